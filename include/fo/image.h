@@ -1,0 +1,46 @@
+// fo::Image: a decoded 8-bit RGB image (interleaved, row-major), the input of
+// every image model. Decoding goes through OpenCV, kept out of this header so
+// that users of the library need no OpenCV headers.
+#ifndef FO_IMAGE_H_
+#define FO_IMAGE_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fo {
+
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;  // width * height * 3 bytes, R G B
+  const uint8_t* pixel(int x, int y) const { return rgb.data() + (static_cast<size_t>(y) * width + x) * 3; }
+};
+
+// Decodes a JPEG, PNG, BMP or WebP file. Throws kInvalidArgument
+// ("cannot decode image <path>: ...") for a missing or unreadable file.
+Image LoadImage(const std::string& path);
+
+// Reads only the size of an image file; throws like LoadImage.
+std::pair<int, int> ReadImageSize(const std::string& path);
+
+// Writes an image (format from the extension). Throws kIOError on failure.
+void SaveImage(const Image& image, const std::string& path);
+
+// The crop of a detection, as FiftyOne extracts patches: box [x, y, w, h]
+// relative; alpha pads each side by alpha*w/2 and alpha*h/2 (clamped to the
+// image); force_square grows the smaller side to the larger, centred and kept
+// inside the image. Pixel bounds are int(W*x) (truncation). Never empty: a
+// degenerate box yields a 1x1 crop.
+Image CropPatch(const Image& image, const std::array<double, 4>& box,
+                bool force_square = false, std::optional<double> alpha = std::nullopt);
+
+// True for the file extensions importers take (.jpg .jpeg .png .bmp .webp,
+// any case).
+bool IsImageFile(const std::string& path);
+
+}  // namespace fo
+
+#endif  // FO_IMAGE_H_

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every system package the build, the tests and the benchmarks need.
+# Idempotent: apt-get skips what is already installed. Debian 12 (bookworm).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+PACKAGES=(
+  cmake g++ make pkg-config ca-certificates
+  libsqlite3-dev            # embedded store
+  nlohmann-json3-dev        # JSON configs, records and CLI output
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # image I/O
+  libopenblas-dev           # optimised BLAS for exact search (never the reference libblas3)
+  libcli11-dev              # command-line parsing
+  libgtest-dev libgmock-dev # tests
+  libbenchmark-dev          # benchmarks
+  python3-numpy python3-faiss  # benchmark peer (faiss IndexFlatIP) and .npy fixtures
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  case "$p" in \#*) continue ;; esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

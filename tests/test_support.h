@@ -1,0 +1,52 @@
+// Helpers shared by the tests: temporary directories, a fresh store, paths
+// to the shared fixtures and the CLI binary.
+#ifndef FO_TESTS_TEST_SUPPORT_H_
+#define FO_TESTS_TEST_SUPPORT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fo/database.h"
+
+namespace fo::testing {
+
+// A directory under the system temp dir, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A fresh store in its own temp dir.
+struct TempStore {
+  TempDir dir;
+  std::shared_ptr<Database> db = Database::Open(dir.File("fo.db"));
+};
+
+// ../shared beside the repository root.
+std::string SharedDir();
+std::string SourceDir();
+std::string CliPath();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs `fo` with args (no shell) and env additions "K=V"; captures output.
+CommandResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
+}  // namespace fo::testing
+
+#endif  // FO_TESTS_TEST_SUPPORT_H_
