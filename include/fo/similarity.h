@@ -52,8 +52,8 @@ struct RemoveFromIndexOptions {
 
 class SimilarityIndex {
  public:
-  SimilarityIndex(View root, std::string brain_key, SimilarityConfig config,
-                  std::unique_ptr<SimilarityBackend> backend);
+  // Creates the backend from config.backend and `context`.
+  SimilarityIndex(View root, std::string brain_key, SimilarityConfig config, BackendContext context);
   ~SimilarityIndex();
 
   const std::string& brain_key() const { return brain_key_; }
@@ -88,6 +88,7 @@ class SimilarityIndex {
   SimilarityIndex& UseView(const View& view);
   void ClearView();
   const View& view() const { return view_; }
+  const View& root() const { return root_; }
   bool has_view() const { return !view_.is_full_dataset(); }
   // Re-reads the backend's persisted state.
   void Reload();
@@ -111,6 +112,7 @@ class SimilarityIndex {
   View view_;
   std::string brain_key_;
   SimilarityConfig config_;
+  BackendContext context_;
   std::unique_ptr<SimilarityBackend> backend_;
   std::unique_ptr<Model> model_;
 };

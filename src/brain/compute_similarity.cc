@@ -1,0 +1,222 @@
+#include <unordered_map>
+
+#include "brain/run_store.h"
+#include "fo/brain.h"
+#include "fo/brain_config.h"
+#include "fo/database.h"
+#include "fo/embeddings.h"
+#include "fo/error.h"
+#include "fo/model.h"
+#include "fo/object_id.h"
+#include "store/sample_store.h"
+#include "store/sqlite.h"
+
+namespace fo {
+
+using nlohmann::json;
+
+namespace {
+
+// Explicit params win over env and file (a shallow update, as FiftyOne's
+// dict.update).
+json MergedParams(const std::string& backend, const json& explicit_params) {
+  json params = BrainConfig::Load().SimilarityBackendParams(backend);
+  for (const auto& [k, v] : explicit_params.items()) params[k] = v;
+  return params;
+}
+
+std::string MetricOf(const json& params) {
+  auto it = params.find("metric");
+  if (it == params.end() || it->is_null()) return "cosine";
+  if (!it->is_string()) throw InvalidArgument("metric must be a string such as \"cosine\"");
+  return it->get<std::string>();
+}
+
+void CheckMetric(const std::string& backend, const std::string& metric) {
+  auto caps = SimilarityBackendCapabilities(backend);
+  for (const auto& m : caps.metrics)
+    if (m == metric) return;
+  std::string names;
+  for (const auto& m : caps.metrics) names += (names.empty() ? "" : ", ") + m;
+  throw InvalidArgument("unsupported metric '" + metric + "' for backend '" + backend + "'; supported metrics are [" + names + "]");
+}
+
+void CheckPatchesField(const Dataset& dataset, const std::string& field) {
+  if (field.empty()) return;
+  for (const auto& f : dataset.Fields()) {
+    if (f.name != field) continue;
+    if (f.type != "detections") throw InvalidArgument("patches_field '" + field + "' holds " + f.type + " values, not detections");
+    return;
+  }
+  throw NotFound("dataset '" + dataset.name() + "' has no field '" + field + "' to take patches from");
+}
+
+// The vectors stored in `field` (sample field, or detection attribute when
+// patches_field is set) for the samples of the view; samples without one
+// are left out.
+EmbeddingsResult VectorsFromField(const View& view, const std::string& field, const std::string& patches_field) {
+  EmbeddingsResult out;
+  std::string attr = field;
+  std::string prefix = patches_field + ".detections.";
+  if (!patches_field.empty() && attr.rfind(prefix, 0) == 0) attr = attr.substr(prefix.size());
+  bool found_any = false;
+  for (const Sample& s : view.Samples()) {
+    if (patches_field.empty()) {
+      auto it = s.fields.find(field);
+      if (it == s.fields.end() || it->second.is_null()) continue;
+      if (!it->second.is_vector()) throw InvalidArgument("field '" + field + "' does not hold vectors");
+      out.embeddings.AppendRow(it->second.as<FloatVector>());
+      out.sample_ids.push_back(s.id);
+      found_any = true;
+      continue;
+    }
+    auto lf = s.label_fields.find(patches_field);
+    if (lf == s.label_fields.end()) continue;
+    for (const auto& d : lf->second.detections) {
+      auto it = d.attributes.find(attr);
+      if (it == d.attributes.end() || it->second.is_null()) continue;
+      if (!it->second.is_vector()) throw InvalidArgument("attribute '" + attr + "' does not hold vectors");
+      if (!out.embeddings.empty() && it->second.as<FloatVector>().size() != out.embeddings.cols())
+        throw InvalidArgument("attribute '" + attr + "' holds vectors of different dimensions");
+      out.embeddings.AppendRow(it->second.as<FloatVector>());
+      out.sample_ids.push_back(s.id);
+      out.label_ids.push_back(d.id);
+      found_any = true;
+    }
+  }
+  if (!found_any) throw InvalidArgument("no vectors found in field '" + field + "' of the samples given");
+  return out;
+}
+
+// Rows of a user matrix, with ids checked against the dataset: sample ids,
+// or label ids of patches_field (whose sample ids are looked up).
+EmbeddingsResult VectorsFromMatrix(const Dataset& dataset, Matrix m, const std::vector<std::string>& ids,
+                                   const std::string& patches_field) {
+  if (m.rows() != ids.size())
+    throw InvalidArgument("got " + std::to_string(m.rows()) + " embeddings but " + std::to_string(ids.size()) + " ids; give one id per row");
+  if (m.rows() > 0 && m.cols() == 0) throw InvalidArgument("embeddings have dimension 0");
+  m.CheckFinite("embeddings");
+  EmbeddingsResult out;
+  auto& db = dataset.database()->sqlite();
+  std::lock_guard lock(db.mutex());
+  if (patches_field.empty()) {
+    for (const auto& id : ids) {
+      if (!IsObjectId(id)) throw InvalidArgument("id '" + id + "' is not a 24-hex ObjectId");
+      if (!internal::SampleSeq(db, dataset.id(), id)) throw NotFound("sample '" + id + "' is not in dataset '" + dataset.name() + "'");
+    }
+    out.sample_ids = ids;
+  } else {
+    auto q = db.Prepare(
+        "SELECT s.id FROM labels l JOIN samples s ON l.sample_seq = s.seq WHERE l.id = ? AND l.field = ? AND s.dataset_id = ?");
+    for (const auto& id : ids) {
+      if (!IsObjectId(id)) throw InvalidArgument("id '" + id + "' is not a 24-hex ObjectId");
+      q.Bind(1, id).Bind(2, patches_field).Bind(3, dataset.id());
+      if (!q.Step()) throw NotFound("label '" + id + "' is not in field '" + patches_field + "' of dataset '" + dataset.name() + "'");
+      out.sample_ids.push_back(q.Text(0));
+      q.Reset();
+    }
+    out.label_ids = ids;
+  }
+  out.embeddings = std::move(m);
+  return out;
+}
+
+void StoreField(const Dataset& dataset, const EmbeddingsResult& e, const std::string& field, const std::string& patches_field) {
+  std::map<std::string, Value> values;
+  for (size_t i = 0; i < e.embeddings.rows(); ++i) {
+    auto row = e.embeddings.row(i);
+    values[patches_field.empty() ? e.sample_ids[i] : e.label_ids[i]] = FloatVector(row.begin(), row.end());
+  }
+  std::string attr = field;
+  std::string prefix = patches_field + ".detections.";
+  if (!patches_field.empty() && attr.rfind(prefix, 0) == 0) attr = attr.substr(prefix.size());
+  Dataset ds = dataset;
+  if (patches_field.empty()) {
+    ds.SetValues(field, values);
+  } else {
+    ds.SetLabelValues(patches_field, attr, values);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeSimilarityOptions o) {
+  Dataset dataset = Dataset::Load(samples.database(), samples.dataset_name());
+  if (!o.brain_key.empty()) internal::CheckBrainKey(o.brain_key);
+  std::string backend = o.backend.empty() ? BrainConfig::Load().default_similarity_backend() : o.backend;
+  SimilarityBackendCapabilities(backend);  // Throws for an unknown backend.
+  json params = MergedParams(backend, o.params);
+  std::string metric = MetricOf(params);
+  CheckMetric(backend, metric);
+  CheckPatchesField(dataset, o.patches_field);
+
+  int sources = o.embeddings.has_value() + (!o.embeddings_field.empty() && o.model.empty()) + o.no_embeddings;
+  if (sources > 1) throw InvalidArgument("give only one of embeddings, embeddings_field or no_embeddings");
+  if (!o.ids.empty() && !o.embeddings) throw InvalidArgument("ids were given without an embeddings matrix");
+  if (o.model.empty() && sources == 0) o.model = kColorGradientDescriptor;
+  std::unique_ptr<Model> model;
+  if (!o.model.empty()) model = LoadModel(o.model, o.model_kwargs);
+  if (!o.brain_key.empty() && HasBrainRun(dataset, o.brain_key))
+    throw AlreadyExists("brain run '" + o.brain_key + "' already exists on dataset '" + dataset.name() +
+                        "'; delete it first or choose another key");
+
+  SimilarityConfig config;
+  config.backend = backend;
+  config.metric = metric;
+  config.patches_field = o.patches_field;
+  config.model = o.model;
+  config.model_kwargs = o.model_kwargs;
+  if (model) config.supports_prompts = model->supports_prompts();
+  config.params = params;
+  config.params.erase("metric");
+
+  // Compute or read the vectors before anything is written.
+  std::optional<EmbeddingsResult> vectors;
+  if (o.embeddings) {
+    vectors = VectorsFromMatrix(dataset, std::move(*o.embeddings), o.ids, o.patches_field);
+  } else if (!o.embeddings_field.empty() && o.model.empty()) {
+    vectors = VectorsFromField(samples, o.embeddings_field, o.patches_field);
+    config.embeddings_field = o.embeddings_field;
+  } else if (!o.no_embeddings) {
+    if (samples.Count() == 0) throw FailedPrecondition("dataset '" + dataset.name() + "' has no samples to embed; add samples or pass no_embeddings");
+    ComputeEmbeddingsOptions eo;
+    eo.patches_field = o.patches_field;
+    eo.batch_size = o.batch_size;
+    eo.skip_failures = o.skip_failures;
+    eo.force_square = o.force_square;
+    eo.alpha = o.alpha;
+    vectors = ComputeEmbeddings(samples, *model, eo);
+    config.embeddings_field = o.embeddings_field;
+  }
+
+  auto& db = dataset.database()->sqlite();
+  internal::Transaction txn(db);
+  BackendContext ctx;
+  ctx.db = dataset.database();
+  ctx.dataset_name = dataset.name();
+  ctx.metric = metric;
+  ctx.patches = !o.patches_field.empty();
+  ctx.params = config.params;
+  if (!o.brain_key.empty()) {
+    internal::RunRecord run{0, o.brain_key, "similarity", backend, Version(), internal::UtcTimestamp(), json()};
+    run.config = config.ToJson();
+    run.config["type"] = "similarity";
+    ctx.run_id = internal::InsertRun(db, dataset.id(), run);
+  }
+  auto index = std::make_unique<SimilarityIndex>(dataset.view(), o.brain_key, config, ctx);
+  if (vectors && vectors->embeddings.rows() > 0) {
+    if (model && !o.embeddings_field.empty()) StoreField(dataset, *vectors, o.embeddings_field, o.patches_field);
+    index->AddToIndex(vectors->embeddings, vectors->sample_ids, vectors->label_ids);
+  }
+  if (ctx.run_id != 0) {
+    // The backend may have chosen parameters (e.g. a collection name) to keep.
+    json stored = config.ToJson();
+    stored["type"] = "similarity";
+    for (const auto& [k, v] : index->backend().PersistentParams().items()) stored["params"][k] = v;
+    internal::UpdateRunConfig(db, ctx.run_id, stored);
+  }
+  txn.Commit();
+  return index;
+}
+
+}  // namespace fo

@@ -1,0 +1,80 @@
+// The sort_by_similarity view stage: loads the run, restricts it to the
+// stage's input view, queries, and turns hits into rows (one per sample; a
+// patch index groups its matched patches under their sample, ordered by the
+// best patch). dist_field is written as FiftyOne does, when the view is
+// evaluated.
+#include <unordered_map>
+
+#include "fo/brain.h"
+#include "fo/dataset.h"
+#include "fo/error.h"
+#include "store/stages.h"
+
+namespace fo::internal {
+
+namespace {
+
+class SortBySimilarityStage : public Stage {
+ public:
+  SortBySimilarityStage(SimilarityQuery query, SortBySimilarityOptions options)
+      : query_(std::move(query)), options_(std::move(options)) {
+    if (options_.k && *options_.k == 0) throw InvalidArgument("k must be a positive integer");
+  }
+
+  void Apply(const View& input, std::vector<ViewRow>& rows) const override {
+    Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
+    std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
+    auto index = LoadBrainResults(dataset, key);
+    index->UseView(input);
+    std::vector<Hit> hits = index->Query(query_, options_.k, options_.reverse);
+    rows = index->is_patch_index() ? PatchRows(hits) : SampleRows(hits);
+    if (!options_.dist_field.empty()) WriteDistances(dataset, *index, hits);
+  }
+
+  std::string Describe() const override {
+    std::string what = !query_.text.empty() ? "\"" + query_.text + "\""
+                       : !query_.ids.empty() ? std::to_string(query_.ids.size()) + " ids"
+                                              : std::to_string(query_.vectors.rows()) + " vectors";
+    return "sort_by_similarity(" + what + (options_.k ? ", k=" + std::to_string(*options_.k) : "") +
+           (options_.reverse ? ", reverse" : "") + ")";
+  }
+
+ private:
+  static std::vector<ViewRow> SampleRows(const std::vector<Hit>& hits) {
+    std::vector<ViewRow> rows;
+    for (const auto& h : hits) rows.push_back({h.sample_id, h.distance, {}});
+    return rows;
+  }
+
+  static std::vector<ViewRow> PatchRows(const std::vector<Hit>& hits) {
+    std::vector<ViewRow> rows;
+    std::unordered_map<std::string, size_t> row_of;
+    for (const auto& h : hits) {
+      auto [it, added] = row_of.try_emplace(h.sample_id, rows.size());
+      if (added) rows.push_back({h.sample_id, h.distance, {}});
+      rows[it->second].patches.push_back({h.item_id, h.distance});
+    }
+    return rows;
+  }
+
+  void WriteDistances(Dataset& dataset, const SimilarityIndex& index, const std::vector<Hit>& hits) const {
+    std::map<std::string, Value> values;
+    for (const auto& h : hits) values[h.item_id] = h.distance;
+    if (index.is_patch_index()) {
+      dataset.SetLabelValues(index.config().patches_field, options_.dist_field, values);
+    } else {
+      dataset.SetValues(options_.dist_field, values);
+    }
+  }
+
+  SimilarityQuery query_;
+  SortBySimilarityOptions options_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Stage> MakeSortBySimilarityStage(SimilarityQuery query, SortBySimilarityOptions options) {
+  return std::make_shared<SortBySimilarityStage>(std::move(query), std::move(options));
+}
+
+}  // namespace fo::internal

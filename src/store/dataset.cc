@@ -1,0 +1,260 @@
+#include "fo/dataset.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "fo/database.h"
+#include "fo/error.h"
+#include "fo/object_id.h"
+#include "store/sample_store.h"
+#include "store/sqlite.h"
+
+namespace fo {
+
+using internal::Sqlite;
+using internal::Transaction;
+using nlohmann::json;
+
+namespace {
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void CheckName(const std::string& name) {
+  if (name.empty()) throw InvalidArgument("a dataset name must not be empty");
+}
+
+bool IsBuiltinField(const std::string& f) {
+  return f == "id" || f == "filepath" || f == "tags" || f == "metadata" || f.rfind("metadata.", 0) == 0;
+}
+
+void CheckFiniteVector(const Value& v, const std::string& where) {
+  if (!v.is_vector()) return;
+  for (float x : v.as<FloatVector>())
+    if (!std::isfinite(x)) throw InvalidArgument(where + " contains NaN or Inf; embeddings must be finite");
+}
+
+// Assigns missing ids and checks everything that can be checked before
+// writing, so that a bad sample is reported before anything is written.
+void PrepareSamples(std::vector<Sample>& samples) {
+  std::set<std::string> seen;
+  auto check_id = [&](std::string& id, const char* what) {
+    if (id.empty()) id = NewObjectId();
+    if (!IsObjectId(id)) throw InvalidArgument(std::string(what) + " id '" + id + "' is not a 24-hex ObjectId");
+    for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!seen.insert(id).second) throw InvalidArgument(std::string("duplicate ") + what + " id '" + id + "' in the samples added");
+  };
+  for (auto& s : samples) {
+    check_id(s.id, "sample");
+    if (s.filepath.empty()) throw InvalidArgument("sample " + s.id + " has no filepath");
+    for (const auto& [name, v] : s.fields) {
+      if (IsBuiltinField(name)) throw InvalidArgument("'" + name + "' is a built-in field; it cannot be a user field");
+      if (s.label_fields.count(name)) throw InvalidArgument("field '" + name + "' is given both as a value and as detections");
+      CheckFiniteVector(v, "field '" + name + "' of sample " + s.id);
+    }
+    for (auto& [field, dets] : s.label_fields) {
+      if (IsBuiltinField(field)) throw InvalidArgument("'" + field + "' is a built-in field; it cannot hold detections");
+      for (auto& d : dets.detections) {
+        check_id(d.id, "label");
+        for (double b : d.bounding_box)
+          if (!(b >= 0.0 && b <= 1.0))
+            throw InvalidArgument("detection " + d.id + " of sample " + s.id +
+                                  " has a bounding_box outside [0, 1]; boxes are relative [x, y, w, h]");
+        for (const auto& [attr, v] : d.attributes) CheckFiniteVector(v, "attribute '" + attr + "' of detection " + d.id);
+      }
+    }
+  }
+}
+
+void DeclareSampleFields(Sqlite& db, int64_t dataset_id, const Sample& s) {
+  for (const auto& [name, v] : s.fields) internal::DeclareField(db, dataset_id, name, internal::FieldTypeOf(v));
+  for (const auto& [field, dets] : s.label_fields) {
+    internal::DeclareField(db, dataset_id, field, "detections");
+    for (const auto& d : dets.detections)
+      for (const auto& [attr, v] : d.attributes)
+        internal::DeclareField(db, dataset_id, field + ".detections." + attr, internal::FieldTypeOf(v));
+  }
+}
+
+}  // namespace
+
+Dataset::Dataset(std::shared_ptr<Database> db, int64_t id, std::string name)
+    : db_(std::move(db)), id_(id), name_(std::move(name)) {}
+
+Dataset Dataset::Create(std::shared_ptr<Database> db, const std::string& name) {
+  CheckName(name);
+  Sqlite& s = db->sqlite();
+  Transaction txn(s);
+  if (Exists(db, name)) throw AlreadyExists("dataset '" + name + "' already exists; load it or choose another name");
+  s.Prepare("INSERT INTO datasets(name, created_at) VALUES(?, ?)").Bind(1, name).Bind(2, UtcNow()).Run();
+  int64_t id = s.LastInsertRowId();
+  txn.Commit();
+  return Dataset(std::move(db), id, name);
+}
+
+Dataset Dataset::Load(std::shared_ptr<Database> db, const std::string& name) {
+  std::lock_guard lock(db->sqlite().mutex());
+  int64_t id = internal::DatasetIdByName(db->sqlite(), name);
+  return Dataset(std::move(db), id, name);
+}
+
+std::vector<std::string> Dataset::List(const std::shared_ptr<Database>& db) {
+  std::lock_guard lock(db->sqlite().mutex());
+  std::vector<std::string> names;
+  auto q = db->sqlite().Prepare("SELECT name FROM datasets ORDER BY name");
+  while (q.Step()) names.push_back(q.Text(0));
+  return names;
+}
+
+bool Dataset::Exists(const std::shared_ptr<Database>& db, const std::string& name) {
+  std::lock_guard lock(db->sqlite().mutex());
+  auto q = db->sqlite().Prepare("SELECT 1 FROM datasets WHERE name = ?");
+  q.Bind(1, name);
+  return q.Step();
+}
+
+void Dataset::Delete(const std::shared_ptr<Database>& db, const std::string& name) {
+  Sqlite& s = db->sqlite();
+  Transaction txn(s);
+  int64_t id = internal::DatasetIdByName(s, name);
+  s.Prepare("DELETE FROM datasets WHERE id = ?").Bind(1, id).Run();
+  txn.Commit();
+}
+
+void Dataset::Rename(const std::string& new_name) {
+  CheckName(new_name);
+  Sqlite& s = db_->sqlite();
+  Transaction txn(s);
+  if (Exists(db_, new_name)) throw AlreadyExists("dataset '" + new_name + "' already exists");
+  s.Prepare("UPDATE datasets SET name = ? WHERE id = ?").Bind(1, new_name).Bind(2, id_).Run();
+  txn.Commit();
+  name_ = new_name;
+}
+
+std::vector<std::string> Dataset::AddSamples(std::vector<Sample> samples) {
+  PrepareSamples(samples);
+  Sqlite& s = db_->sqlite();
+  Transaction txn(s);
+  std::vector<std::string> ids;
+  ids.reserve(samples.size());
+  try {
+    for (const auto& sample : samples) {
+      DeclareSampleFields(s, id_, sample);
+      internal::InsertSample(s, id_, sample);
+      ids.push_back(sample.id);
+    }
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kInvalidArgument && std::string(e.what()).find("UNIQUE") != std::string::npos)
+      throw InvalidArgument("sample " + samples[ids.size()].id +
+                            " (or one of its labels) has an id that already exists in the store; ids must be unique");
+    throw;
+  }
+  txn.Commit();
+  return ids;
+}
+
+std::string Dataset::AddSample(Sample sample) {
+  std::vector<Sample> one;
+  one.push_back(std::move(sample));
+  return AddSamples(std::move(one)).front();
+}
+
+void Dataset::DeleteSamples(const std::vector<std::string>& ids) {
+  Sqlite& s = db_->sqlite();
+  Transaction txn(s);
+  auto del = s.Prepare("DELETE FROM samples WHERE id = ? AND dataset_id = ?");
+  for (const auto& id : ids) {
+    del.Bind(1, id).Bind(2, id_);
+    del.Run();
+    if (s.Changes() == 0) throw NotFound("sample '" + id + "' is not in dataset '" + name_ + "'; nothing was deleted");
+  }
+  txn.Commit();
+}
+
+Sample Dataset::GetSample(const std::string& id) const {
+  std::lock_guard lock(db_->sqlite().mutex());
+  auto s = internal::ReadSample(db_->sqlite(), id_, id);
+  if (!s) throw NotFound("sample '" + id + "' is not in dataset '" + name_ + "'");
+  return *s;
+}
+
+void Dataset::SetValues(const std::string& field, const std::map<std::string, Value>& values) {
+  if (field.empty()) throw InvalidArgument("a field name must not be empty");
+  if (IsBuiltinField(field) && field != "tags") throw InvalidArgument("'" + field + "' is a built-in field and cannot be set");
+  Sqlite& s = db_->sqlite();
+  Transaction txn(s);
+  for (const auto& [id, v] : values) {
+    auto seq = internal::SampleSeq(s, id_, id);
+    if (!seq) throw NotFound("sample '" + id + "' is not in dataset '" + name_ + "'; nothing was set");
+    if (field == "tags") {
+      json tags = json::array();
+      for (const auto& t : v.as<ValueList>()) tags.push_back(t.as<std::string>());
+      s.Prepare("UPDATE samples SET tags = ? WHERE seq = ?").Bind(1, tags.dump()).Bind(2, *seq).Run();
+      continue;
+    }
+    CheckFiniteVector(v, "field '" + field + "' of sample " + id);
+    internal::DeclareField(s, id_, field, internal::FieldTypeOf(v));
+    s.Prepare("DELETE FROM sample_vectors WHERE sample_seq = ? AND field = ?").Bind(1, *seq).Bind(2, field).Run();
+    if (v.is_vector()) {
+      std::string blob = internal::VectorToBlob(v.as<FloatVector>());
+      s.Prepare("INSERT INTO sample_vectors(sample_seq, field, data) VALUES(?, ?, ?)")
+          .Bind(1, *seq).Bind(2, field).BindBlob(3, blob.data(), blob.size()).Run();
+      s.Prepare("UPDATE samples SET fields = json_remove(fields, ?) WHERE seq = ?").Bind(1, "$.\"" + field + "\"").Bind(2, *seq).Run();
+    } else if (v.is_null()) {
+      s.Prepare("UPDATE samples SET fields = json_remove(fields, ?) WHERE seq = ?").Bind(1, "$.\"" + field + "\"").Bind(2, *seq).Run();
+    } else {
+      s.Prepare("UPDATE samples SET fields = json_set(fields, ?, json(?)) WHERE seq = ?")
+          .Bind(1, "$.\"" + field + "\"").Bind(2, v.ToJson().dump()).Bind(3, *seq).Run();
+    }
+  }
+  txn.Commit();
+}
+
+void Dataset::SetLabelValues(const std::string& label_field, const std::string& attr,
+                             const std::map<std::string, Value>& values) {
+  if (attr.empty() || attr == "id" || attr == "label" || attr == "bounding_box" || attr == "confidence")
+    throw InvalidArgument("'" + attr + "' cannot be set as a detection attribute");
+  Sqlite& s = db_->sqlite();
+  Transaction txn(s);
+  auto find = s.Prepare(
+      "SELECT l.seq FROM labels l JOIN samples s ON l.sample_seq = s.seq "
+      "WHERE l.id = ? AND l.field = ? AND s.dataset_id = ?");
+  for (const auto& [label_id, v] : values) {
+    find.Bind(1, label_id).Bind(2, label_field).Bind(3, id_);
+    if (!find.Step()) throw NotFound("label '" + label_id + "' is not in field '" + label_field + "' of dataset '" + name_ + "'");
+    int64_t seq = find.Int(0);
+    find.Reset();
+    CheckFiniteVector(v, "attribute '" + attr + "' of detection " + label_id);
+    internal::DeclareField(s, id_, label_field + ".detections." + attr, internal::FieldTypeOf(v));
+    s.Prepare("DELETE FROM label_vectors WHERE label_seq = ? AND attr = ?").Bind(1, seq).Bind(2, attr).Run();
+    std::string path = "$.\"" + attr + "\"";
+    if (v.is_vector()) {
+      std::string blob = internal::VectorToBlob(v.as<FloatVector>());
+      s.Prepare("INSERT INTO label_vectors(label_seq, attr, data) VALUES(?, ?, ?)")
+          .Bind(1, seq).Bind(2, attr).BindBlob(3, blob.data(), blob.size()).Run();
+      s.Prepare("UPDATE labels SET attributes = json_remove(attributes, ?) WHERE seq = ?").Bind(1, path).Bind(2, seq).Run();
+    } else if (v.is_null()) {
+      s.Prepare("UPDATE labels SET attributes = json_remove(attributes, ?) WHERE seq = ?").Bind(1, path).Bind(2, seq).Run();
+    } else {
+      s.Prepare("UPDATE labels SET attributes = json_set(attributes, ?, json(?)) WHERE seq = ?")
+          .Bind(1, path).Bind(2, v.ToJson().dump()).Bind(3, seq).Run();
+    }
+  }
+  txn.Commit();
+}
+
+std::vector<FieldInfo> Dataset::Fields() const {
+  std::lock_guard lock(db_->sqlite().mutex());
+  std::vector<FieldInfo> out = {{"id", "id"}, {"filepath", "string"}, {"tags", "list"}, {"metadata", "metadata"}};
+  for (const auto& [name, type] : internal::FieldTypes(db_->sqlite(), id_)) out.push_back({name, type});
+  return out;
+}
+
+}  // namespace fo

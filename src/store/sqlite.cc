@@ -1,0 +1,140 @@
+#include "store/sqlite.h"
+
+#include <atomic>
+#include <string>
+
+#include "fo/error.h"
+
+namespace fo::internal {
+
+[[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      throw InvalidArgument(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FORMAT:
+      throw Corruption(msg);
+    default:
+      throw IOError(msg);
+  }
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) ThrowSqlite(db, rc, "preparing a query");
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+
+Statement& Statement::Bind(int i, int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::Bind(int i, double v) {
+  sqlite3_bind_double(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::Bind(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::BindBlob(int i, const void* data, size_t bytes) {
+  sqlite3_bind_blob64(stmt_, i, data, bytes, SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+bool Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  ThrowSqlite(db_, rc, "running a query");
+}
+
+void Statement::Run() {
+  while (Step()) {
+  }
+  Reset();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::Double(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string Statement::Text(int col) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
+}
+std::span<const uint8_t> Statement::Blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  return {static_cast<const uint8_t*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
+Sqlite::Sqlite(const std::string& path) {
+  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "cannot open the store " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw IOError(msg);
+  }
+  sqlite3_busy_timeout(db_, 10000);
+}
+
+Sqlite::~Sqlite() { sqlite3_close(db_); }
+
+void Sqlite::Exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    ThrowSqlite(nullptr, rc, msg);
+  }
+}
+
+int64_t Sqlite::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int Sqlite::Changes() const { return sqlite3_changes(db_); }
+
+Transaction::Transaction(Sqlite& db) : db_(db), lock_(db.mutex()) {
+  if (sqlite3_get_autocommit(db_.raw())) {
+    db_.Exec("BEGIN IMMEDIATE");
+  } else {
+    static std::atomic<int> counter{0};
+    savepoint_ = "sp" + std::to_string(counter++);
+    db_.Exec("SAVEPOINT " + savepoint_);
+  }
+}
+
+Transaction::~Transaction() {
+  if (done_) return;
+  try {
+    if (savepoint_.empty()) {
+      db_.Exec("ROLLBACK");
+    } else {
+      db_.Exec("ROLLBACK TO " + savepoint_);
+      db_.Exec("RELEASE " + savepoint_);
+    }
+  } catch (...) {
+    // The original error is what the caller needs to see.
+  }
+}
+
+void Transaction::Commit() {
+  db_.Exec(savepoint_.empty() ? "COMMIT" : "RELEASE " + savepoint_);
+  done_ = true;
+}
+
+}  // namespace fo::internal

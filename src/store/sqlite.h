@@ -1,0 +1,100 @@
+// A thin RAII layer over the SQLite C API: prepared statements with typed
+// binds and reads, and transactions. SQLite result codes are translated into
+// fo::Error here and nowhere else.
+#ifndef FO_STORE_SQLITE_H_
+#define FO_STORE_SQLITE_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fo::internal {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binds are 1-based, as in SQLite. Each returns *this for chaining.
+  Statement& Bind(int i, int64_t v);
+  Statement& Bind(int i, int v) { return Bind(i, int64_t{v}); }
+  Statement& Bind(int i, size_t v) { return Bind(i, static_cast<int64_t>(v)); }
+  Statement& Bind(int i, double v);
+  Statement& Bind(int i, std::string_view v);
+  Statement& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Statement& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Statement& BindBlob(int i, const void* data, size_t bytes);
+  Statement& BindNull(int i);
+  template <typename T>
+  Statement& Bind(int i, const std::optional<T>& v) {
+    return v ? Bind(i, *v) : BindNull(i);
+  }
+
+  // Advances; true while a row is available.
+  bool Step();
+  // Runs to completion (for writes).
+  void Run();
+  void Reset();
+
+  bool IsNull(int col) const;
+  int64_t Int(int col) const;
+  double Double(int col) const;
+  std::string Text(int col) const;
+  std::span<const uint8_t> Blob(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Sqlite {
+ public:
+  // Throws kIOError if the file cannot be opened.
+  explicit Sqlite(const std::string& path);
+  ~Sqlite();
+
+  Statement Prepare(std::string_view sql) { return Statement(db_, sql); }
+  void Exec(std::string_view sql);
+  int64_t LastInsertRowId() const;
+  int Changes() const;
+
+  // Serialises access from threads of this process.
+  std::recursive_mutex& mutex() { return mutex_; }
+  sqlite3* raw() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::recursive_mutex mutex_;
+};
+
+// Throws the fo::Error for a SQLite result code; `what` says what was tried.
+[[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what);
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if Commit() is not reached. Nested
+// transactions become savepoints, so library calls compose. Holds the
+// store's mutex for its lifetime.
+class Transaction {
+ public:
+  explicit Transaction(Sqlite& db);
+  ~Transaction();
+  void Commit();
+
+ private:
+  Sqlite& db_;
+  std::unique_lock<std::recursive_mutex> lock_;
+  std::string savepoint_;
+  bool done_ = false;
+};
+
+}  // namespace fo::internal
+
+#endif  // FO_STORE_SQLITE_H_
