@@ -12,6 +12,7 @@ PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # image I/O
   libopenblas-dev           # optimised BLAS for exact search (never the reference libblas3)
   libcli11-dev              # command-line parsing
+  libcurl4-openssl-dev      # Qdrant REST client (HTTP/HTTPS)
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks
   python3-numpy python3-faiss  # benchmark peer (faiss IndexFlatIP) and .npy fixtures

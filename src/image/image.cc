@@ -1,0 +1,226 @@
+// Image decoding, encoding and patch cropping. This is the only place that
+// turns OpenCV's failures (empty Mats, cv::Exception) into fo::Error.
+#include "fo/image.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <tuple>
+#include <utility>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "fo/error.h"
+
+namespace fo {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error DecodeError(const std::string& path, const std::string& reason) {
+  return InvalidArgument("cannot decode image " + path + ": " + reason);
+}
+
+uint32_t ReadBigEndian(const uint8_t* p, int bytes) {
+  uint32_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// The EXIF orientation (1..8) in a JPEG APP1 payload, or 1 if there is none.
+// OpenCV rotates JPEGs by this tag when decoding, so ReadImageSize must too,
+// or a sample's metadata would disagree with the pixels its crops come from.
+int ExifOrientation(const uint8_t* p, size_t n) {
+  if (n < 14 || std::memcmp(p, "Exif\0\0", 6) != 0) return 1;
+  const uint8_t* tiff = p + 6;
+  size_t size = n - 6;
+  bool little = tiff[0] == 'I';
+  auto read = [&](size_t off, int bytes) -> uint32_t {
+    if (off + bytes > size) return 0;
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= uint32_t{tiff[off + (little ? i : bytes - 1 - i)]} << (8 * i);
+    return v;
+  };
+  size_t ifd = read(4, 4);
+  uint32_t entries = read(ifd, 2);
+  for (uint32_t i = 0; i < entries; ++i) {
+    size_t entry = ifd + 2 + 12 * i;
+    if (read(entry, 2) == 0x0112) {
+      uint32_t orientation = read(entry + 8, 2);
+      return orientation >= 1 && orientation <= 8 ? static_cast<int>(orientation) : 1;
+    }
+  }
+  return 1;
+}
+
+// Width and height from a PNG or JPEG header without decoding the pixels;
+// nullopt for any other format or a header we do not understand, in which
+// case the caller decodes the whole file.
+std::optional<std::pair<int, int>> SizeFromHeader(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  // Headers and EXIF sit near the start of a file; 256 KiB is plenty.
+  std::vector<uint8_t> buf(256 * 1024);
+  in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+  buf.resize(static_cast<size_t>(in.gcount()));
+  const size_t n = buf.size();
+  const uint8_t* b = buf.data();
+  if (n >= 24 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(b + 12, "IHDR", 4) == 0) {
+    int w = static_cast<int>(ReadBigEndian(b + 16, 4)), h = static_cast<int>(ReadBigEndian(b + 20, 4));
+    if (w > 0 && h > 0) return std::make_pair(w, h);
+    return std::nullopt;
+  }
+  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
+  int orientation = 1;
+  size_t pos = 2;
+  while (pos + 4 <= n) {
+    if (b[pos] != 0xFF) return std::nullopt;
+    uint8_t marker = b[pos + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // no payload
+      pos += 2;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;  // no frame header before the scan
+    size_t len = ReadBigEndian(b + pos + 2, 2);
+    if (len < 2 || pos + 2 + len > n) return std::nullopt;
+    const uint8_t* payload = b + pos + 4;
+    bool is_sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (is_sof) {
+      if (len < 7) return std::nullopt;
+      int h = static_cast<int>(ReadBigEndian(payload + 1, 2)), w = static_cast<int>(ReadBigEndian(payload + 3, 2));
+      if (w <= 0 || h <= 0) return std::nullopt;
+      if (orientation >= 5) std::swap(w, h);  // orientations 5..8 transpose
+      return std::make_pair(w, h);
+    }
+    if (marker == 0xE1) orientation = ExifOrientation(payload, len - 2);
+    pos += 2 + len;
+  }
+  return std::nullopt;
+}
+
+// FiftyOne's eta `_make_square` on one axis: grows [start, stop) by dz
+// (shrinks it if dz < 0), split half before and half after, shifted back
+// inside [0, zmax). int() truncates toward zero, as Python's int() does.
+std::pair<int, int> PadAxis(int start, int stop, int dz, int zmax) {
+  int dz1 = static_cast<int>(0.5 * dz);
+  int dz2 = dz - dz1;
+  int shift = std::max(0, dz1 - start) - std::max(0, stop + dz2 - zmax);
+  return {start - dz1 + shift, stop + dz2 + shift};
+}
+
+// Makes the x and y pixel ranges square: the smaller side grows to the
+// larger; if it cannot fit in the image, the larger side shrinks instead.
+void MakeSquare(int& x1, int& x2, int& y1, int& y2, int width, int height) {
+  int ws = x2 - x1, hs = y2 - y1;
+  if (hs < ws) {
+    MakeSquare(y1, y2, x1, x2, height, width);
+    return;
+  }
+  int dx = hs - ws;
+  int dy = std::min(0, width - dx - ws);
+  std::tie(x1, x2) = PadAxis(x1, x2, dx + dy, width);
+  std::tie(y1, y2) = PadAxis(y1, y2, dy, height);
+}
+
+void CheckImage(const Image& image, const char* what) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3) {
+    throw InvalidArgument(std::string(what) + ": image is empty or its buffer does not match " +
+                          std::to_string(image.width) + "x" + std::to_string(image.height) + "x3");
+  }
+}
+
+}  // namespace
+
+Image LoadImage(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw DecodeError(path, fs::exists(path, ec) ? "not a regular file" : "no such file");
+  cv::Mat bgr;
+  try {
+    bgr = cv::imread(path, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw DecodeError(path, e.what());
+  }
+  if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
+  Image image;
+  image.width = bgr.cols;
+  image.height = bgr.rows;
+  image.rgb.resize(static_cast<size_t>(bgr.cols) * bgr.rows * 3);
+  cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, image.rgb.data());
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return image;
+}
+
+std::pair<int, int> ReadImageSize(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw DecodeError(path, fs::exists(path, ec) ? "not a regular file" : "no such file");
+  if (auto size = SizeFromHeader(path)) return *size;
+  Image image = LoadImage(path);
+  return {image.width, image.height};
+}
+
+void SaveImage(const Image& image, const std::string& path) {
+  CheckImage(image, "SaveImage");
+  cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data()));
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bool ok = false;
+  std::string reason = "the encoder failed or the directory is not writable";
+  try {
+    ok = cv::imwrite(path, bgr);
+  } catch (const cv::Exception& e) {
+    reason = e.what();
+  }
+  if (!ok) throw IOError("cannot write image " + path + ": " + reason);
+}
+
+Image CropPatch(const Image& image, const std::array<double, 4>& box, bool force_square,
+                std::optional<double> alpha) {
+  CheckImage(image, "CropPatch");
+  auto clamp01 = [](double v) { return std::clamp(v, 0.0, 1.0); };
+  // As FiftyOne: the box becomes clamped corners, then is padded and clamped
+  // again.
+  double tlx = clamp01(box[0]), tly = clamp01(box[1]);
+  double brx = clamp01(box[0] + box[2]), bry = clamp01(box[1] + box[3]);
+  if (alpha) {
+    double a = std::max(*alpha, -1.0);
+    double wpad = 0.5 * a * (brx - tlx), hpad = 0.5 * a * (bry - tly);
+    tlx = clamp01(tlx - wpad), tly = clamp01(tly - hpad);
+    brx = clamp01(brx + wpad), bry = clamp01(bry + hpad);
+  }
+  const int width = image.width, height = image.height;
+  int x1 = static_cast<int>(width * tlx), y1 = static_cast<int>(height * tly);
+  int x2 = static_cast<int>(width * brx), y2 = static_cast<int>(height * bry);
+  if (force_square) MakeSquare(x1, x2, y1, y2, width, height);
+  // FiftyOne would return an empty array here, which no model can embed.
+  auto at_least_one = [](int& lo, int& hi, int size) {
+    lo = std::clamp(lo, 0, size - 1);
+    hi = std::clamp(hi, lo + 1, size);
+  };
+  at_least_one(x1, x2, width);
+  at_least_one(y1, y2, height);
+
+  Image patch;
+  patch.width = x2 - x1;
+  patch.height = y2 - y1;
+  patch.rgb.resize(static_cast<size_t>(patch.width) * patch.height * 3);
+  for (int y = y1; y < y2; ++y) {
+    std::memcpy(patch.rgb.data() + static_cast<size_t>(y - y1) * patch.width * 3, image.pixel(x1, y),
+                static_cast<size_t>(patch.width) * 3);
+  }
+  return patch;
+}
+
+bool IsImageFile(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp";
+}
+
+}  // namespace fo

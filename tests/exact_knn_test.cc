@@ -1,0 +1,415 @@
+// ExactKnn against a slow reference: distances in double precision, a stable
+// sort by distance (so ties keep the lower index), the mask applied, -1/inf
+// padding. Sizes are chosen to cross the kernel's internal boundaries: the
+// dot-loop path (few queries) and the sgemm path (many), several threads,
+// row counts that are not multiples of the chunk and block sizes.
+#include "similarity/exact_knn.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fo::internal {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+const char* MetricName(Metric m) {
+  switch (m) {
+    case Metric::kCosine:
+      return "cosine";
+    case Metric::kDotProduct:
+      return "dotproduct";
+    case Metric::kEuclidean:
+      return "euclidean";
+  }
+  return "?";
+}
+
+std::vector<float> RandomMatrix(size_t rows, size_t d, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> m(rows * d);
+  for (float& v : m) v = normal(rng);
+  return m;
+}
+
+std::vector<uint8_t> RandomMask(size_t n, double p_allowed, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::bernoulli_distribution allowed(p_allowed);
+  std::vector<uint8_t> mask(n);
+  for (auto& a : mask) a = allowed(rng) ? 1 : 0;
+  return mask;
+}
+
+double RefDistance(const float* q, const float* x, size_t d, Metric metric) {
+  double dot = 0, qq = 0, xx = 0, l2 = 0;
+  for (size_t j = 0; j < d; ++j) {
+    dot += static_cast<double>(q[j]) * x[j];
+    qq += static_cast<double>(q[j]) * q[j];
+    xx += static_cast<double>(x[j]) * x[j];
+    double diff = static_cast<double>(q[j]) - x[j];
+    l2 += diff * diff;
+  }
+  switch (metric) {
+    case Metric::kCosine:
+      return (qq == 0 || xx == 0) ? 1.0 : 1.0 - dot / (std::sqrt(qq) * std::sqrt(xx));
+    case Metric::kDotProduct:
+      return -dot;
+    case Metric::kEuclidean:
+      return std::sqrt(l2);
+  }
+  return 0;
+}
+
+struct Case {
+  std::vector<float> base;
+  size_t n = 0, d = 0;
+  std::vector<float> queries;
+  size_t nq = 0, k = 0;
+  Metric metric = Metric::kCosine;
+  bool reverse = false;
+  std::vector<uint8_t> mask;  // empty = all rows
+  bool null_norms = false;    // pass base_norms = nullptr
+};
+
+struct Result {
+  std::vector<int64_t> index;
+  std::vector<float> dist;
+};
+
+Result Search(const Case& c) {
+  std::vector<float> norms(c.n);
+  RowNorms(c.base.data(), c.n, c.d, norms.data());
+  Result r{std::vector<int64_t>(c.nq * c.k, 12345), std::vector<float>(c.nq * c.k, 12345.0f)};
+  ExactKnn(c.base.data(), c.null_norms ? nullptr : norms.data(), c.n, c.d, c.queries.data(), c.nq, c.k, c.metric,
+           c.reverse, c.mask.empty() ? nullptr : c.mask.data(), r.index.data(), r.dist.data());
+  return r;
+}
+
+// All eligible rows of query q by (distance, index), nearest first (farthest
+// first with reverse), so ties keep the lower index.
+std::vector<std::pair<double, int64_t>> RefRanking(const Case& c, size_t q) {
+  std::vector<std::pair<double, int64_t>> all;
+  for (size_t i = 0; i < c.n; ++i) {
+    if (!c.mask.empty() && !c.mask[i]) continue;
+    all.push_back({RefDistance(c.queries.data() + q * c.d, c.base.data() + i * c.d, c.d, c.metric),
+                   static_cast<int64_t>(i)});
+  }
+  std::stable_sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+    return c.reverse ? a.first > b.first : a.first < b.first;
+  });
+  return all;
+}
+
+double Tolerance(double ref, double rel) { return rel * std::max(1.0, std::abs(ref)); }
+
+// Indices must equal the reference's except where the two rows' reference
+// distances tie within 1e-5; distances must match within 1e-4 relative.
+// `strict` demands equal indices everywhere (for exact ties).
+void ExpectMatchesReference(const Case& c, bool strict = false) {
+  Result got = Search(c);
+  for (size_t q = 0; q < c.nq; ++q) {
+    SCOPED_TRACE("query " + std::to_string(q));
+    auto ref = RefRanking(c, q);
+    std::set<int64_t> seen;
+    for (size_t j = 0; j < c.k; ++j) {
+      SCOPED_TRACE("rank " + std::to_string(j));
+      const int64_t idx = got.index[q * c.k + j];
+      const float dist = got.dist[q * c.k + j];
+      if (j >= ref.size()) {
+        EXPECT_EQ(idx, -1);
+        EXPECT_EQ(dist, c.reverse ? -kInf : kInf);
+        continue;
+      }
+      const double ref_dist = ref[j].first;
+      ASSERT_GE(idx, 0);
+      ASSERT_LT(idx, static_cast<int64_t>(c.n));
+      EXPECT_TRUE(seen.insert(idx).second) << "row " << idx << " returned twice";
+      if (!c.mask.empty()) {
+        EXPECT_TRUE(c.mask[idx]) << "row " << idx << " is masked out";
+      }
+      EXPECT_NEAR(dist, ref_dist, Tolerance(ref_dist, 1e-4));
+      if (strict) {
+        EXPECT_EQ(idx, ref[j].second);
+      } else if (idx != ref[j].second) {
+        double idx_ref_dist = RefDistance(c.queries.data() + q * c.d, c.base.data() + idx * c.d, c.d, c.metric);
+        EXPECT_NEAR(idx_ref_dist, ref_dist, Tolerance(ref_dist, 1e-5))
+            << "row " << idx << " instead of " << ref[j].second << " without a tie";
+      }
+    }
+  }
+}
+
+Case MakeCase(size_t n, size_t d, size_t nq, size_t k, Metric metric, bool reverse, uint32_t seed = 1) {
+  Case c;
+  c.n = n;
+  c.d = d;
+  c.nq = nq;
+  c.k = k;
+  c.metric = metric;
+  c.reverse = reverse;
+  c.base = RandomMatrix(n, d, seed);
+  c.queries = RandomMatrix(nq, d, seed + 1000);
+  return c;
+}
+
+class ExactKnnMetricTest : public ::testing::TestWithParam<Metric> {};
+
+TEST_P(ExactKnnMetricTest, RandomDataAllShapes) {
+  // nq 1-3 take the dot-loop path, 7 and 130 the sgemm path (130 spans two
+  // query blocks); n = 1 and 3001 are not multiples of any block size.
+  for (size_t nq : {1, 2, 3, 7, 130}) {
+    for (size_t n : {1, 3001}) {
+      for (size_t k : {1, 10, 5000}) {
+        for (bool reverse : {false, true}) {
+          SCOPED_TRACE("nq=" + std::to_string(nq) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
+                       " reverse=" + std::to_string(reverse));
+          ExpectMatchesReference(MakeCase(n, 40, nq, k, GetParam(), reverse, static_cast<uint32_t>(nq * 7 + n)));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ExactKnnMetricTest, LargeEnoughForSeveralThreads) {
+  // One query over 70001 x 64 and 9 queries over 10241 x 64 are above the
+  // per-thread work threshold, so the merge of per-worker heaps is exercised;
+  // row counts sit one past multiples of 1024.
+  for (bool reverse : {false, true}) {
+    SCOPED_TRACE("reverse=" + std::to_string(reverse));
+    ExpectMatchesReference(MakeCase(70001, 64, 1, 10, GetParam(), reverse, 11));
+    ExpectMatchesReference(MakeCase(10241, 64, 9, 10, GetParam(), reverse, 12));
+  }
+}
+
+TEST_P(ExactKnnMetricTest, BlockBoundaries) {
+  // Odd dimensions exercise the SIMD tails; n straddles 1024-row blocks.
+  for (size_t d : {1, 7, 33, 512}) {
+    for (size_t n : {1023, 1024, 1025, 2049}) {
+      for (size_t nq : {1, 8}) {
+        SCOPED_TRACE("d=" + std::to_string(d) + " n=" + std::to_string(n) + " nq=" + std::to_string(nq));
+        ExpectMatchesReference(MakeCase(n, d, nq, 10, GetParam(), false, static_cast<uint32_t>(d + n + nq)));
+      }
+    }
+  }
+}
+
+TEST_P(ExactKnnMetricTest, Mask) {
+  for (size_t nq : {1, 8}) {
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
+      Case c = MakeCase(5000, 24, nq, 10, GetParam(), reverse, 21);
+      c.mask = RandomMask(c.n, 0.3, 22);
+      ExpectMatchesReference(c);
+
+      // Fewer eligible rows than k: the rest is padding.
+      c.mask.assign(c.n, 0);
+      c.mask[17] = c.mask[4095] = c.mask[4999] = 1;
+      ExpectMatchesReference(c);
+
+      // Nothing eligible.
+      c.mask.assign(c.n, 0);
+      ExpectMatchesReference(c);
+
+      // Whole 1024-row blocks masked out, the rest allowed.
+      c.mask.assign(c.n, 1);
+      std::fill(c.mask.begin(), c.mask.begin() + 3000, 0);
+      ExpectMatchesReference(c);
+    }
+  }
+}
+
+TEST_P(ExactKnnMetricTest, ZeroVectors) {
+  for (size_t nq : {1, 8}) {
+    SCOPED_TRACE("nq=" + std::to_string(nq));
+    Case c = MakeCase(300, 16, nq, 20, GetParam(), false, 31);
+    for (size_t i : {0, 5, 6, 150, 299}) std::fill_n(c.base.begin() + i * c.d, c.d, 0.0f);
+    std::fill_n(c.queries.begin(), c.d, 0.0f);  // query 0 is zero
+    ExpectMatchesReference(c);
+    c.reverse = true;
+    ExpectMatchesReference(c);
+  }
+}
+
+TEST_P(ExactKnnMetricTest, EquidistantRowsKeepLowerIndex) {
+  // Every row is a signed permutation of (1, 2, ..., d), so a zero query is
+  // at exactly the same distance from all of them under every metric (1 for
+  // cosine, 0 for dot product, |x| for euclidean): the first k rows win.
+  const size_t n = 3000, d = 32;
+  std::mt19937 rng(41);
+  std::vector<float> base;
+  std::vector<float> row(d);
+  std::iota(row.begin(), row.end(), 1.0f);
+  for (size_t i = 0; i < n; ++i) {
+    std::shuffle(row.begin(), row.end(), rng);
+    for (float v : row) base.push_back(rng() % 2 ? v : -v);
+  }
+  const float expected = GetParam() == Metric::kCosine       ? 1.0f
+                         : GetParam() == Metric::kDotProduct ? 0.0f
+                                                             : static_cast<float>(std::sqrt(d * (d + 1) * (2 * d + 1) / 6.0));
+  for (size_t nq : {1, 8}) {
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
+      Case c;
+      c.n = n;
+      c.d = d;
+      c.nq = nq;
+      c.k = 10;
+      c.metric = GetParam();
+      c.reverse = reverse;
+      c.base = base;
+      c.queries.assign(nq * d, 0.0f);
+      Result got = Search(c);
+      for (size_t q = 0; q < nq; ++q) {
+        for (size_t j = 0; j < c.k; ++j) {
+          EXPECT_EQ(got.index[q * c.k + j], static_cast<int64_t>(j));
+          EXPECT_FLOAT_EQ(got.dist[q * c.k + j], expected);
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ExactKnnMetricTest, DuplicateRowsTieByLowerIndex) {
+  // Rows drawn from 40 distinct integer vectors: duplicates get bit-identical
+  // distances (small integers make every dot product exact), so wherever a
+  // row is returned, each lower-index copy of it must be returned before it.
+  // (Distinct vectors at the same true distance may still round apart; the
+  // reference comparison allows those to swap.)
+  std::mt19937 rng(51);
+  std::uniform_int_distribution<int> value(-3, 3);
+  std::uniform_int_distribution<size_t> pick(0, 39);
+  const size_t d = 16, distinct = 40, n = 2500;
+  std::vector<float> rows(distinct * d);
+  for (float& v : rows) v = static_cast<float>(value(rng));
+  for (size_t nq : {1, 8}) {
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
+      Case c;
+      c.n = n;
+      c.d = d;
+      c.nq = nq;
+      c.k = 25;
+      c.metric = GetParam();
+      c.reverse = reverse;
+      std::vector<size_t> source(n);
+      for (size_t i = 0; i < n; ++i) {
+        source[i] = pick(rng);
+        c.base.insert(c.base.end(), rows.begin() + source[i] * d, rows.begin() + (source[i] + 1) * d);
+      }
+      for (size_t q = 0; q < nq; ++q) {
+        for (size_t j = 0; j < d; ++j) c.queries.push_back(static_cast<float>(value(rng)));
+      }
+      ExpectMatchesReference(c);
+      Result got = Search(c);
+      for (size_t q = 0; q < nq; ++q) {
+        std::vector<int64_t> result(got.index.begin() + q * c.k, got.index.begin() + (q + 1) * c.k);
+        for (size_t j = 0; j < c.k; ++j) {
+          const int64_t row = result[j];
+          for (int64_t lower = 0; lower < row; ++lower) {
+            if (source[lower] != source[row]) continue;
+            auto at = std::find(result.begin(), result.end(), lower);
+            EXPECT_TRUE(at != result.end() && at < result.begin() + j)
+                << "query " << q << ": row " << row << " at rank " << j << " but its copy " << lower
+                << " is not ahead of it";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ExactKnnMetricTest, NullNormsAreComputed) {
+  Case c = MakeCase(2000, 20, 3, 10, GetParam(), false, 61);
+  c.null_norms = true;
+  ExpectMatchesReference(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMetrics, ExactKnnMetricTest,
+                         ::testing::Values(Metric::kCosine, Metric::kDotProduct, Metric::kEuclidean),
+                         [](const ::testing::TestParamInfo<Metric>& info) { return std::string(MetricName(info.param)); });
+
+TEST(ExactKnnTest, EuclideanQueryEqualToRowIsAtZero) {
+  // The |q|^2 + |x|^2 - 2<q,x> expansion alone would leave ~1e-3 here.
+  for (size_t nq : {1, 8}) {
+    Case c = MakeCase(4000, 128, nq, 3, Metric::kEuclidean, false, 71);
+    for (size_t q = 0; q < nq; ++q) {
+      std::copy_n(c.base.begin() + (100 + q) * c.d, c.d, c.queries.begin() + q * c.d);
+    }
+    Result got = Search(c);
+    for (size_t q = 0; q < nq; ++q) {
+      EXPECT_EQ(got.index[q * c.k], static_cast<int64_t>(100 + q));
+      EXPECT_EQ(got.dist[q * c.k], 0.0f);
+    }
+  }
+}
+
+TEST(ExactKnnTest, KLargerThanNPads) {
+  Case c = MakeCase(7, 5, 2, 10, Metric::kCosine, false, 81);
+  Result got = Search(c);
+  for (size_t q = 0; q < 2; ++q) {
+    std::set<int64_t> rows(got.index.begin() + q * 10, got.index.begin() + q * 10 + 7);
+    EXPECT_EQ(rows.size(), 7u);
+    for (size_t j = 7; j < 10; ++j) {
+      EXPECT_EQ(got.index[q * 10 + j], -1);
+      EXPECT_EQ(got.dist[q * 10 + j], kInf);
+    }
+  }
+  c.reverse = true;
+  got = Search(c);
+  EXPECT_EQ(got.index[9], -1);
+  EXPECT_EQ(got.dist[9], -kInf);
+  ExpectMatchesReference(c);
+}
+
+TEST(ExactKnnTest, EmptyBaseIsAllPadding) {
+  Case c = MakeCase(0, 8, 2, 3, Metric::kEuclidean, false, 91);
+  Result got = Search(c);
+  for (size_t j = 0; j < 6; ++j) {
+    EXPECT_EQ(got.index[j], -1);
+    EXPECT_EQ(got.dist[j], kInf);
+  }
+}
+
+TEST(ExactKnnTest, ZeroKOrNoQueriesWritesNothing) {
+  Case c = MakeCase(50, 8, 0, 5, Metric::kCosine, false, 92);
+  Result got = Search(c);  // nq = 0: output buffers are empty
+  EXPECT_TRUE(got.index.empty());
+  c.nq = 2;
+  c.queries = RandomMatrix(2, 8, 93);
+  c.k = 0;
+  got = Search(c);
+  EXPECT_TRUE(got.index.empty());
+}
+
+TEST(RowNormsTest, MatchesDouble) {
+  for (size_t d : {1, 3, 8, 31, 64, 513}) {
+    const size_t n = 20000 / d + 3;
+    std::vector<float> x = RandomMatrix(n, d, static_cast<uint32_t>(d));
+    std::vector<float> norms(n);
+    RowNorms(x.data(), n, d, norms.data());
+    for (size_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (size_t j = 0; j < d; ++j) s += static_cast<double>(x[i * d + j]) * x[i * d + j];
+      EXPECT_NEAR(norms[i], std::sqrt(s), 1e-5 * std::sqrt(s)) << "d=" << d << " row " << i;
+    }
+  }
+}
+
+TEST(BlasDescriptionTest, NamesOpenBlas) {
+  std::string description = BlasDescription();
+  EXPECT_NE(description.find("OpenBLAS"), std::string::npos) << description;
+  EXPECT_NE(description.find("thread"), std::string::npos) << description;
+}
+
+}  // namespace
+}  // namespace fo::internal
