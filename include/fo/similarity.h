@@ -92,6 +92,9 @@ class SimilarityIndex {
   bool has_view() const { return !view_.is_full_dataset(); }
   // Re-reads the backend's persisted state.
   void Reload();
+  // Binds an index created without a run to the run just registered (used
+  // by ComputeSimilarity inside its transaction).
+  void AttachToRun(int64_t run_id);
   // Deletes the backend's index; the run record stays (see DeleteBrainRun).
   void Cleanup();
 

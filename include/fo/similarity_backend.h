@@ -30,6 +30,11 @@ struct SearchFilter {
   Mode mode = Mode::kAll;
   bool by_sample_id = false;     // ids are sample ids (of a patch index)
   std::vector<std::string> ids;  // the allowed (kOnly) or excluded (kExcept) ids
+  // With kOnly: the dataset's other ids (those not allowed), when known. A
+  // remote backend may send whichever list is shorter (must_not the
+  // complement) and drop results outside `ids` itself, which also drops
+  // items of samples deleted since they were indexed.
+  std::optional<std::vector<std::string>> complement;
 };
 
 struct Hit {

@@ -169,15 +169,28 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   if (model) config.supports_prompts = model->supports_prompts();
   config.params = params;
   config.params.erase("metric");
+  if (!o.embeddings) config.embeddings_field = o.embeddings_field;
+
+  BackendContext ctx;
+  ctx.db = dataset.database();
+  ctx.dataset_name = dataset.name();
+  ctx.metric = metric;
+  ctx.patches = !o.patches_field.empty();
+  ctx.params = config.params;
+  // The backend is created first: a remote one checks its connection here,
+  // before any work, and may already hold vectors (an existing collection).
+  auto index = std::make_unique<SimilarityIndex>(dataset.view(), o.brain_key, config, ctx);
+  bool connect_existing = index->total_index_size() > 0;
 
   // Compute or read the vectors before anything is written.
   std::optional<EmbeddingsResult> vectors;
-  if (o.embeddings) {
+  if (connect_existing || o.no_embeddings) {
+    // As FiftyOne: nothing is added to an index that already has vectors.
+  } else if (o.embeddings) {
     vectors = VectorsFromMatrix(dataset, std::move(*o.embeddings), o.ids, o.patches_field);
   } else if (!o.embeddings_field.empty() && o.model.empty()) {
     vectors = VectorsFromField(samples, o.embeddings_field, o.patches_field);
-    config.embeddings_field = o.embeddings_field;
-  } else if (!o.no_embeddings) {
+  } else {
     if (samples.Count() == 0) throw FailedPrecondition("dataset '" + dataset.name() + "' has no samples to embed; add samples or pass no_embeddings");
     ComputeEmbeddingsOptions eo;
     eo.patches_field = o.patches_field;
@@ -186,34 +199,28 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
     eo.force_square = o.force_square;
     eo.alpha = o.alpha;
     vectors = ComputeEmbeddings(samples, *model, eo);
-    config.embeddings_field = o.embeddings_field;
   }
 
   auto& db = dataset.database()->sqlite();
   internal::Transaction txn(db);
-  BackendContext ctx;
-  ctx.db = dataset.database();
-  ctx.dataset_name = dataset.name();
-  ctx.metric = metric;
-  ctx.patches = !o.patches_field.empty();
-  ctx.params = config.params;
+  int64_t run_id = 0;
   if (!o.brain_key.empty()) {
     internal::RunRecord run{0, o.brain_key, "similarity", backend, Version(), internal::UtcTimestamp(), json()};
     run.config = config.ToJson();
     run.config["type"] = "similarity";
-    ctx.run_id = internal::InsertRun(db, dataset.id(), run);
+    run_id = internal::InsertRun(db, dataset.id(), run);
+    index->AttachToRun(run_id);
   }
-  auto index = std::make_unique<SimilarityIndex>(dataset.view(), o.brain_key, config, ctx);
   if (vectors && vectors->embeddings.rows() > 0) {
     if (model && !o.embeddings_field.empty()) StoreField(dataset, *vectors, o.embeddings_field, o.patches_field);
     index->AddToIndex(vectors->embeddings, vectors->sample_ids, vectors->label_ids);
   }
-  if (ctx.run_id != 0) {
+  if (run_id != 0) {
     // The backend may have chosen parameters (e.g. a collection name) to keep.
     json stored = config.ToJson();
     stored["type"] = "similarity";
     for (const auto& [k, v] : index->backend().PersistentParams().items()) stored["params"][k] = v;
-    internal::UpdateRunConfig(db, ctx.run_id, stored);
+    internal::UpdateRunConfig(db, run_id, stored);
   }
   txn.Commit();
   return index;

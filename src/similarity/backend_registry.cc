@@ -42,7 +42,10 @@ const Entry& Find(const std::string& name) {
 }  // namespace
 
 namespace internal {
-void RegisterBuiltinBackends() { RegisterSklearnBackend(); }
+void RegisterBuiltinBackends() {
+  RegisterSklearnBackend();
+  RegisterQdrantBackend();
+}
 }  // namespace internal
 
 void RegisterSimilarityBackend(const std::string& name, BackendCapabilities caps, BackendFactory factory) {

@@ -8,6 +8,7 @@ namespace fo::internal {
 
 void RegisterBuiltinBackends();
 void RegisterSklearnBackend();
+void RegisterQdrantBackend();
 
 }  // namespace fo::internal
 

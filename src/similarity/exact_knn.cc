@@ -141,7 +141,7 @@ struct KeyParams {
 };
 
 // In place over `rows` scores of one query.
-void ScoresToKeys(const KeyParams& p, float* v, size_t rows) {
+void ScoresToKeys(const KeyParams& p, float* __restrict v, size_t rows) {
   const float sign = p.reverse ? -1.0f : 1.0f;
   switch (p.metric) {
     case Metric::kDotProduct:
@@ -149,11 +149,12 @@ void ScoresToKeys(const KeyParams& p, float* v, size_t rows) {
       break;
     case Metric::kCosine:
       for (size_t i = 0; i < rows; ++i) {
-        float denom = p.query_norm * p.base_norms[i];
-        // Divide unconditionally (0/0 is discarded below) so the loop
-        // vectorises without branches.
-        float ratio = v[i] / denom;
-        v[i] = sign * (denom > 0 ? 1.0f - ratio : 1.0f);
+        // A zero vector makes the dot product exactly 0, so flooring the
+        // denominator at FLT_MIN yields 0 / FLT_MIN = 0 and distance 1
+        // without a branch, which GCC would not vectorise. (Only norms whose
+        // product underflows below FLT_MIN, about 1e-38, are distorted.)
+        float denom = std::max(p.query_norm * p.base_norms[i], std::numeric_limits<float>::min());
+        v[i] = sign * (1.0f - v[i] / denom);
       }
       break;
     case Metric::kEuclidean: {

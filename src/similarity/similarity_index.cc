@@ -202,6 +202,11 @@ void SimilarityIndex::Reload() {
 
 void SimilarityIndex::Cleanup() { backend_->Cleanup(); }
 
+void SimilarityIndex::AttachToRun(int64_t run_id) {
+  context_.run_id = run_id;
+  backend_->AttachToRun(run_id);
+}
+
 Matrix SimilarityIndex::EmbedPrompts(const std::vector<std::string>& prompts) {
   if (!supports_prompts())
     throw InvalidArgument("brain run '" + brain_key_ + "' uses model '" + (config_.model.empty() ? "none" : config_.model) +
@@ -256,10 +261,18 @@ SearchFilter SimilarityIndex::ViewFilter() {
   // Even the whole dataset filters: the index may still hold samples that
   // were deleted since, and those must not come back.
   SearchFilter f;
-  std::vector<std::string> view_ids = view_.Ids();
   f.mode = SearchFilter::Mode::kOnly;
   f.by_sample_id = is_patch_index();
-  f.ids = std::move(view_ids);
+  f.ids = view_.Ids();
+  if (!has_view()) {
+    f.complement.emplace();  // the whole dataset: nothing else to exclude
+  } else {
+    std::unordered_set<std::string> in_view(f.ids.begin(), f.ids.end());
+    std::vector<std::string> others;
+    for (auto& id : root_.Ids())
+      if (!in_view.count(id)) others.push_back(std::move(id));
+    f.complement = std::move(others);
+  }
   return f;
 }
 

@@ -128,7 +128,9 @@ class SklearnBackend : public SimilarityBackend {
       for (size_t j = 0; j < k; ++j) {
         int64_t r = idx[q * k + j];
         if (r < 0) break;
-        out[q].push_back({item_ids_[r], sample_ids_[r], dist[q * k + j]});
+        // Float rounding can put a vector at cosine distance -1e-7 from itself.
+        double d = metric_ == Metric::kCosine ? std::max(0.0f, dist[q * k + j]) : dist[q * k + j];
+        out[q].push_back({item_ids_[r], sample_ids_[r], d});
       }
     }
     return out;
