@@ -12,6 +12,8 @@ PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # image I/O
   libopenblas-dev           # optimised BLAS for exact search (never the reference libblas3)
   libcli11-dev              # command-line parsing
+  libcpp-httplib-dev        # HTTP server of tools/qdrant_test_server (tests only)
+  nodejs                    # tests/js_client (npm comes with the machine's Node.js; Debian's npm conflicts with it)
   libcurl4-openssl-dev      # Qdrant REST client (HTTP/HTTPS)
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks

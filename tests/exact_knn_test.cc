@@ -1,8 +1,9 @@
 // ExactKnn against a slow reference: distances in double precision, a stable
 // sort by distance (so ties keep the lower index), the mask applied, -1/inf
 // padding. Sizes are chosen to cross the kernel's internal boundaries: the
-// dot-loop path (few queries) and the sgemm path (many), several threads,
-// row counts that are not multiples of the chunk and block sizes.
+// dot-loop path (fewer than 10 queries) and the sgemm path (10 or more, in
+// blocks of up to 128 queries x 512 rows), several threads, row counts that are
+// not multiples of the chunk and block sizes.
 #include "similarity/exact_knn.h"
 
 #include <gtest/gtest.h>
@@ -15,7 +16,13 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
+
+// From OpenBLAS (linked through fo_lib); declared here rather than including
+// cblas.h, whose directory only fo_lib has on its include path.
+extern "C" int openblas_get_num_threads(void);
+extern "C" void openblas_set_num_threads(int);
 
 namespace fo::internal {
 namespace {
@@ -165,9 +172,9 @@ Case MakeCase(size_t n, size_t d, size_t nq, size_t k, Metric metric, bool rever
 class ExactKnnMetricTest : public ::testing::TestWithParam<Metric> {};
 
 TEST_P(ExactKnnMetricTest, RandomDataAllShapes) {
-  // nq 1-3 take the dot-loop path, 7 and 130 the sgemm path (130 spans two
+  // nq 1-3 take the dot-loop path, 13 and 130 the sgemm path (130 spans two
   // query blocks); n = 1 and 3001 are not multiples of any block size.
-  for (size_t nq : {1, 2, 3, 7, 130}) {
+  for (size_t nq : {1, 2, 3, 13, 130}) {
     for (size_t n : {1, 3001}) {
       for (size_t k : {1, 10, 5000}) {
         for (bool reverse : {false, true}) {
@@ -181,21 +188,21 @@ TEST_P(ExactKnnMetricTest, RandomDataAllShapes) {
 }
 
 TEST_P(ExactKnnMetricTest, LargeEnoughForSeveralThreads) {
-  // One query over 70001 x 64 and 9 queries over 10241 x 64 are above the
+  // One query over 70001 x 64 and 12 queries over 10241 x 64 are above the
   // per-thread work threshold, so the merge of per-worker heaps is exercised;
-  // row counts sit one past multiples of 1024.
+  // row counts sit one past multiples of the 512-row blocks.
   for (bool reverse : {false, true}) {
     SCOPED_TRACE("reverse=" + std::to_string(reverse));
     ExpectMatchesReference(MakeCase(70001, 64, 1, 10, GetParam(), reverse, 11));
-    ExpectMatchesReference(MakeCase(10241, 64, 9, 10, GetParam(), reverse, 12));
+    ExpectMatchesReference(MakeCase(10241, 64, 12, 10, GetParam(), reverse, 12));
   }
 }
 
 TEST_P(ExactKnnMetricTest, BlockBoundaries) {
-  // Odd dimensions exercise the SIMD tails; n straddles 1024-row blocks.
+  // Odd dimensions exercise the SIMD tails; n straddles the 512-row blocks.
   for (size_t d : {1, 7, 33, 512}) {
     for (size_t n : {1023, 1024, 1025, 2049}) {
-      for (size_t nq : {1, 8}) {
+      for (size_t nq : {1, 3, 12}) {
         SCOPED_TRACE("d=" + std::to_string(d) + " n=" + std::to_string(n) + " nq=" + std::to_string(nq));
         ExpectMatchesReference(MakeCase(n, d, nq, 10, GetParam(), false, static_cast<uint32_t>(d + n + nq)));
       }
@@ -204,7 +211,7 @@ TEST_P(ExactKnnMetricTest, BlockBoundaries) {
 }
 
 TEST_P(ExactKnnMetricTest, Mask) {
-  for (size_t nq : {1, 8}) {
+  for (size_t nq : {1, 3, 12}) {
     for (bool reverse : {false, true}) {
       SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
       Case c = MakeCase(5000, 24, nq, 10, GetParam(), reverse, 21);
@@ -220,7 +227,7 @@ TEST_P(ExactKnnMetricTest, Mask) {
       c.mask.assign(c.n, 0);
       ExpectMatchesReference(c);
 
-      // Whole 1024-row blocks masked out, the rest allowed.
+      // Whole 512-row blocks masked out (skipped unscored), the rest allowed.
       c.mask.assign(c.n, 1);
       std::fill(c.mask.begin(), c.mask.begin() + 3000, 0);
       ExpectMatchesReference(c);
@@ -229,7 +236,7 @@ TEST_P(ExactKnnMetricTest, Mask) {
 }
 
 TEST_P(ExactKnnMetricTest, ZeroVectors) {
-  for (size_t nq : {1, 8}) {
+  for (size_t nq : {1, 3, 12}) {
     SCOPED_TRACE("nq=" + std::to_string(nq));
     Case c = MakeCase(300, 16, nq, 20, GetParam(), false, 31);
     for (size_t i : {0, 5, 6, 150, 299}) std::fill_n(c.base.begin() + i * c.d, c.d, 0.0f);
@@ -256,7 +263,7 @@ TEST_P(ExactKnnMetricTest, EquidistantRowsKeepLowerIndex) {
   const float expected = GetParam() == Metric::kCosine       ? 1.0f
                          : GetParam() == Metric::kDotProduct ? 0.0f
                                                              : static_cast<float>(std::sqrt(d * (d + 1) * (2 * d + 1) / 6.0));
-  for (size_t nq : {1, 8}) {
+  for (size_t nq : {1, 3, 12}) {
     for (bool reverse : {false, true}) {
       SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
       Case c;
@@ -291,7 +298,7 @@ TEST_P(ExactKnnMetricTest, DuplicateRowsTieByLowerIndex) {
   const size_t d = 16, distinct = 40, n = 2500;
   std::vector<float> rows(distinct * d);
   for (float& v : rows) v = static_cast<float>(value(rng));
-  for (size_t nq : {1, 8}) {
+  for (size_t nq : {1, 3, 12}) {
     for (bool reverse : {false, true}) {
       SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
       Case c;
@@ -334,13 +341,39 @@ TEST_P(ExactKnnMetricTest, NullNormsAreComputed) {
   ExpectMatchesReference(c);
 }
 
+TEST_P(ExactKnnMetricTest, NanRowsRankLast) {
+  for (size_t nq : {1, 12}) {
+    for (bool reverse : {false, true}) {
+      for (size_t k : {10, 50}) {
+        SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse) + " k=" + std::to_string(k));
+        Case c = MakeCase(50, 8, nq, k, GetParam(), reverse, 96);
+        c.base[3 * c.d + 5] = std::numeric_limits<float>::quiet_NaN();
+        Result got = Search(c);
+        for (size_t q = 0; q < nq; ++q) {
+          const size_t last = k - 1;
+          for (size_t j = 0; j < last; ++j) {
+            EXPECT_NE(got.index[q * k + j], 3);
+            EXPECT_TRUE(std::isfinite(got.dist[q * k + j]));
+          }
+          if (k == c.n) {  // every row returned: the NaN one last
+            EXPECT_EQ(got.index[q * k + last], 3);
+            EXPECT_EQ(got.dist[q * k + last], reverse ? -kInf : kInf);
+          } else {
+            EXPECT_NE(got.index[q * k + last], 3);
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllMetrics, ExactKnnMetricTest,
                          ::testing::Values(Metric::kCosine, Metric::kDotProduct, Metric::kEuclidean),
                          [](const ::testing::TestParamInfo<Metric>& info) { return std::string(MetricName(info.param)); });
 
 TEST(ExactKnnTest, EuclideanQueryEqualToRowIsAtZero) {
   // The |q|^2 + |x|^2 - 2<q,x> expansion alone would leave ~1e-3 here.
-  for (size_t nq : {1, 8}) {
+  for (size_t nq : {1, 3, 12}) {
     Case c = MakeCase(4000, 128, nq, 3, Metric::kEuclidean, false, 71);
     for (size_t q = 0; q < nq; ++q) {
       std::copy_n(c.base.begin() + (100 + q) * c.d, c.d, c.queries.begin() + q * c.d);
@@ -389,6 +422,31 @@ TEST(ExactKnnTest, ZeroKOrNoQueriesWritesNothing) {
   c.k = 0;
   got = Search(c);
   EXPECT_TRUE(got.index.empty());
+}
+
+TEST(ExactKnnTest, ConcurrentCallsAgreeAndRestoreBlasThreads) {
+  // Batched searches switch OpenBLAS to one thread while their own workers
+  // run; overlapping calls must neither corrupt each other nor leave the
+  // process single-threaded.
+  // Set explicitly: an earlier test that failed to restore the count would
+  // otherwise make the final check compare 1 with 1.
+  openblas_set_num_threads(2);
+  Case c = MakeCase(20000, 64, 16, 10, Metric::kCosine, false, 95);
+  const Result expected = Search(c);
+  EXPECT_EQ(openblas_get_num_threads(), 2);
+  std::vector<Result> results(4);
+  std::vector<std::thread> threads;
+  for (auto& r : results) {
+    threads.emplace_back([&c, &r] {
+      for (int i = 0; i < 5; ++i) r = Search(c);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    EXPECT_EQ(r.index, expected.index);
+    EXPECT_EQ(r.dist, expected.dist);
+  }
+  EXPECT_EQ(openblas_get_num_threads(), 2);
 }
 
 TEST(RowNormsTest, MatchesDouble) {

@@ -1,6 +1,8 @@
 #include "test_support.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +74,52 @@ CommandResult RunCli(const std::vector<std::string>& args, const std::vector<std
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   return r;
+}
+
+QdrantServer::QdrantServer(const std::string& api_key) {
+  const char* env_url = std::getenv("QDRANT_URL");
+  if (env_url != nullptr && *env_url != '\0') {
+    url_ = env_url;
+    const char* env_key = std::getenv("QDRANT_API_KEY");
+    api_key_ = env_key ? env_key : "";
+    return;
+  }
+  api_key_ = api_key;
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive a test that crashed or timed out
+    dup2(out[1], 1);
+    close(out[0]);
+    std::vector<std::string> args = {FO_QDRANT_TEST_SERVER_PATH, "--port", "0", "--host", "127.0.0.1"};
+    if (!api_key.empty()) {
+      args.push_back("--api-key");
+      args.push_back(api_key);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  pid_ = pid;
+  // The server prints its URL as its first line once it is listening.
+  std::string line;
+  char c;
+  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  close(out[0]);
+  if (line.rfind("http", 0) != 0) throw std::runtime_error("qdrant-test-server did not start: '" + line + "'");
+  url_ = line;
+}
+
+QdrantServer::~QdrantServer() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
 }
 
 }  // namespace fo::testing

@@ -44,6 +44,27 @@ struct CommandResult {
 // Runs `fo` with args (no shell) and env additions "K=V"; captures output.
 CommandResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
+// A Qdrant server for a test: $QDRANT_URL (with $QDRANT_API_KEY) when set,
+// so the integration tests can run against a real Qdrant; otherwise the
+// project's qdrant-test-server started on a free loopback port (with
+// `api_key` when given) and stopped on destruction.
+class QdrantServer {
+ public:
+  explicit QdrantServer(const std::string& api_key = "");
+  ~QdrantServer();
+  QdrantServer(const QdrantServer&) = delete;
+  QdrantServer& operator=(const QdrantServer&) = delete;
+  const std::string& url() const { return url_; }
+  const std::string& api_key() const { return api_key_; }
+  // True when talking to the project's test server (fault injection works).
+  bool is_test_server() const { return pid_ > 0; }
+
+ private:
+  std::string url_;
+  std::string api_key_;
+  int pid_ = -1;
+};
+
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
 

@@ -7,6 +7,7 @@
 #define FO_VIEW_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ struct SortBySimilarityOptions {
   bool reverse = false;        // least similar first
   std::string dist_field;      // if set, each result's distance is written there
   std::string brain_key;       // may be empty when exactly one similarity run fits
+  // Credentials for a remote backend ("url", "api_key"); unset ones come
+  // from the environment and the brain config, as in load_brain_results.
+  std::map<std::string, std::string> credentials;
 };
 
 // One patch (detection) that matched a patch-index query.

@@ -219,7 +219,8 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
     // The backend may have chosen parameters (e.g. a collection name) to keep.
     json stored = config.ToJson();
     stored["type"] = "similarity";
-    for (const auto& [k, v] : index->backend().PersistentParams().items()) stored["params"][k] = v;
+    json chosen = index->backend().PersistentParams();
+    for (const auto& [k, v] : chosen.items()) stored["params"][k] = v;
     internal::UpdateRunConfig(db, run_id, stored);
   }
   txn.Commit();

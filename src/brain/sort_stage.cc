@@ -5,6 +5,8 @@
 // evaluated.
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "fo/brain.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
@@ -24,7 +26,9 @@ class SortBySimilarityStage : public Stage {
   void Apply(const View& input, std::vector<ViewRow>& rows) const override {
     Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
     std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
-    auto index = LoadBrainResults(dataset, key);
+    nlohmann::json credentials = nlohmann::json::object();
+    for (const auto& [k, v] : options_.credentials) credentials[k] = v;
+    auto index = LoadBrainResults(dataset, key, credentials);
     index->UseView(input);
     std::vector<Hit> hits = index->Query(query_, options_.k, options_.reverse);
     rows = index->is_patch_index() ? PatchRows(hits) : SampleRows(hits);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "inputs.h"
 #include "output.h"
 #include "fo/brain.h"
 #include "fo/database.h"
@@ -91,17 +92,23 @@ void AddDelete(CLI::App& brain) {
   struct Args {
     std::string dataset, key;
     bool cleanup = false;
+    std::map<std::string, std::string> credentials;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = brain.add_subcommand("delete", "Delete a brain run");
   cmd->add_option("NAME", args->dataset, "Dataset name")->required();
   cmd->add_option("KEY", args->key, "Brain key")->required();
   cmd->add_flag("--cleanup", args->cleanup, "Also delete the backend's index (e.g. a Qdrant collection)");
+  AddCredentialOptions(*cmd, &args->credentials);
   cmd->callback([args] {
     Dataset dataset = LoadDataset(args->dataset);
     // Deleting the record does not touch an external index, and once the
     // record is gone nothing knows where the index lives: clean up first.
-    if (args->cleanup) LoadBrainResults(dataset, args->key)->Cleanup();
+    if (args->cleanup) {
+      nlohmann::json credentials = nlohmann::json::object();
+      for (const auto& [k, v] : args->credentials) credentials[k] = v;
+      LoadBrainResults(dataset, args->key, credentials)->Cleanup();
+    }
     DeleteBrainRun(dataset, args->key);
     std::cout << "Deleted brain run '" << args->key << "'" << (args->cleanup ? " and its index" : "") << '\n';
   });

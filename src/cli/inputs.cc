@@ -94,4 +94,13 @@ CLI::Option* AddParamOption(CLI::App& command, const std::string& flag, const st
       flag, [target, param](const std::string& value) { (*target)[param] = value; }, help);
 }
 
+void AddCredentialOptions(CLI::App& command, std::map<std::string, std::string>* credentials) {
+  command.add_option_function<std::string>(
+      "--url", [credentials](const std::string& v) { (*credentials)["url"] = v; },
+      "Server URL of a remote backend (default: env / brain config)");
+  command.add_option_function<std::string>(
+      "--api-key", [credentials](const std::string& v) { (*credentials)["api_key"] = v; },
+      "API key of a remote backend (default: env / brain config)");
+}
+
 }  // namespace fo::cli

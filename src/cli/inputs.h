@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ CLI::Option* AddAssignmentOption(CLI::App& command, const std::string& flag, nlo
 // as numbers).
 CLI::Option* AddParamOption(CLI::App& command, const std::string& flag, const std::string& param,
                             nlohmann::json* target, const std::string& help);
+
+// Registers --url and --api-key, stored as credentials["url"] and
+// credentials["api_key"] for loading a run of a remote backend.
+void AddCredentialOptions(CLI::App& command, std::map<std::string, std::string>* credentials);
 
 }  // namespace fo::cli
 

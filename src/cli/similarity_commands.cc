@@ -64,6 +64,9 @@ void AddComputeSimilarity(CLI::App& brain) {
   // --collection-name go the same way); --model-kwarg K=V would be
   // AddAssignmentOption(*cmd, "--model-kwarg", &o.model_kwargs, ...).
   AddParamOption(*cmd, "--metric", "metric", &o.params, "Distance metric (cosine, euclidean, dotproduct...)");
+  AddParamOption(*cmd, "--url", "url", &o.params, "Server URL of a remote backend (e.g. http://localhost:6333)");
+  AddParamOption(*cmd, "--api-key", "api_key", &o.params, "API key of a remote backend (never stored)");
+  AddParamOption(*cmd, "--collection-name", "collection_name", &o.params, "Qdrant collection to create or connect to");
   AddAssignmentOption(*cmd, "--set", &o.params, "Backend parameter; dotted names nest (hnsw_config.m=32)");
   cmd->callback([args] { RunComputeSimilarity(*args); });
 }
@@ -76,6 +79,7 @@ struct SortArgs {
   bool reverse = false;
   bool json = false;
   SimilarityQuery query;
+  std::map<std::string, std::string> credentials;
 };
 
 void RunSortBySimilarity(SortArgs& args) {
@@ -89,6 +93,7 @@ void RunSortBySimilarity(SortArgs& args) {
   if (args.k) options.k = static_cast<size_t>(*args.k);
   options.reverse = args.reverse;
   options.brain_key = args.brain_key;
+  options.credentials = args.credentials;
   std::vector<ViewRow> rows = dataset.view().SortBySimilarity(args.query, options).Rows();
   SimilarityResults results = CollectSimilarityResults(dataset, rows, args.reverse);
   if (args.json) {
@@ -115,6 +120,7 @@ void AddSortBySimilarity(CLI::App& brain) {
       "-k,--k", [args](int64_t k) { args->k = k; }, "Number of results (default: all indexed)");
   cmd->add_flag("--reverse", args->reverse, "Least similar first");
   cmd->add_flag("--json", args->json, "Print JSON on stdout");
+  AddCredentialOptions(*cmd, &args->credentials);
   cmd->callback([args] { RunSortBySimilarity(*args); });
 }
 

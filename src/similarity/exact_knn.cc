@@ -9,6 +9,15 @@
 // 4-accumulator AVX2 dot loop on two threads runs at the read speed. For a
 // batch, sgemm reuses each base row across the queries, so the work is
 // arithmetic and BLAS wins.
+//
+// Behaviour the header does not spell out:
+// - a NaN distance ranks last and is reported as +inf (-inf with reverse);
+// - euclidean rows are ranked by |q|^2 + |x|^2 - 2<q,x>, then the winners'
+//   distances are recomputed directly as |q - x| and re-sorted, because the
+//   expansion loses small distances to cancellation;
+// - threads: min(OpenBLAS's thread count, hardware threads) std::threads;
+//   while a batch of kGemmMinQueries or more runs, OpenBLAS is set to one
+//   thread process-wide and restored afterwards. Concurrent calls are safe.
 #include "similarity/exact_knn.h"
 
 #include <cblas.h>
@@ -34,16 +43,21 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// Below this many queries the dot-loop path reads each base chunk from memory
-// once and re-reads it from L2 for the other queries; from here on sgemm's
-// register blocking is faster (measured crossover on Zen 4: between 4 and 8).
-constexpr size_t kGemmMinQueries = 6;
+// Below this many queries the dot-loop path (each base chunk read from memory
+// once, then from L2 for the other queries) beats sgemm, whose packing of
+// every base block costs more than its register blocking saves; measured on
+// Zen 4 with 200k x 512: dot loop 34 ms vs sgemm 37 ms at 8 queries, 47 vs
+// 40 ms at 12.
+constexpr size_t kGemmMinQueries = 10;
 // Bytes of base rows per work item of the dot-loop path: small enough to stay
 // in L2 while the other queries of the call re-read it.
 constexpr size_t kChunkBytes = 128 * 1024;
-// Base rows per sgemm call and queries per sgemm call: the score block
-// (kGemmQueries x kGemmRows floats, 512 KiB) stays in L2 for the selection.
-constexpr size_t kGemmRows = 1024;
+// Base rows per sgemm call and at most this many queries per call: the score
+// block (128 x 512 floats, 256 KiB) stays in L2 for the selection. Measured
+// with 1M x 512 and 100 queries: 512 to 2048 rows within 3% (512 best);
+// splitting the 100 queries into blocks of 64 + 36 cost 20%, hence blocks
+// of equal size.
+constexpr size_t kGemmRows = 512;
 constexpr size_t kGemmQueries = 128;
 // Multiply-adds a worker must have before another thread is worth starting.
 constexpr double kMinWorkPerWorker = 1 << 21;
@@ -161,7 +175,8 @@ void ScoresToKeys(const KeyParams& p, float* __restrict v, size_t rows) {
       float q2 = p.query_norm * p.query_norm;
       for (size_t i = 0; i < rows; ++i) {
         float x = p.base_norms[i];
-        float s = std::max(0.0f, q2 + x * x - 2.0f * v[i]);
+        // std::max(s, 0) keeps a NaN (std::max(0, s) would turn it into 0).
+        float s = std::max(q2 + x * x - 2.0f * v[i], 0.0f);
         v[i] = sign * s;  // squared: same order; the root is taken for the winners only
       }
       break;
@@ -197,6 +212,23 @@ class TopK {
     }
     if (heap_.size() < cap_) return;
     float worst = heap_.front().key;
+#ifdef FO_EXACT_KNN_X86
+    // Eight keys per test (SSE2 is part of x86-64): once the heap is warm
+    // almost no key beats the worst, so this loop mostly just streams.
+    for (; i + 8 <= rows; i += 8) {
+      const __m128 w = _mm_set1_ps(worst);
+      unsigned bits = static_cast<unsigned>(_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(keys + i), w))) |
+                      static_cast<unsigned>(_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(keys + i + 4), w))) << 4;
+      for (; bits != 0; bits &= bits - 1) {
+        const size_t r = i + static_cast<size_t>(__builtin_ctz(bits));
+        // Re-test: `worst` may have dropped since the mask was taken.
+        if (keys[r] < worst && (allowed == nullptr || allowed[r])) {
+          ReplaceTop({keys[r], first + static_cast<int64_t>(r)});
+          worst = heap_.front().key;
+        }
+      }
+    }
+#endif
     for (; i < rows; ++i) {
       // The key test comes first: it is almost always false.
       if (keys[i] < worst && (allowed == nullptr || allowed[i])) {
@@ -230,16 +262,6 @@ class TopK {
 
 // ---------------------------------------------------------------------------
 // Threads.
-
-// OpenBLAS's own thread count bounds ours, so OPENBLAS_NUM_THREADS=1 (or
-// openblas_set_num_threads) limits the whole search.
-int WorkerCount(double multiply_adds) {
-  int workers = std::max(1, openblas_get_num_threads());
-  unsigned hw = std::thread::hardware_concurrency();
-  if (hw > 0) workers = std::min(workers, static_cast<int>(hw));
-  int useful = static_cast<int>(std::max(1.0, multiply_adds / kMinWorkPerWorker));
-  return std::min(workers, useful);
-}
 
 // Runs fn(worker) for worker in [0, workers), the caller being worker 0;
 // rethrows the first exception once all have finished.
@@ -285,11 +307,28 @@ class ScopedSingleThreadedBlas {
   ScopedSingleThreadedBlas(const ScopedSingleThreadedBlas&) = delete;
   ScopedSingleThreadedBlas& operator=(const ScopedSingleThreadedBlas&) = delete;
 
+  // OpenBLAS's thread count as configured, not the 1 that a concurrent
+  // search may have set for the moment.
+  static int ConfiguredThreads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return depth_ > 0 ? saved_ : openblas_get_num_threads();
+  }
+
  private:
   static inline std::mutex mu_;
   static inline int depth_ = 0;
   static inline int saved_ = 1;
 };
+
+// OpenBLAS's thread count bounds ours, so OPENBLAS_NUM_THREADS=1 (or
+// openblas_set_num_threads) limits the whole search.
+int WorkerCount(double multiply_adds) {
+  int workers = std::max(1, ScopedSingleThreadedBlas::ConfiguredThreads());
+  unsigned hw = std::thread::hardware_concurrency();
+  if (hw > 0) workers = std::min(workers, static_cast<int>(hw));
+  int useful = static_cast<int>(std::max(1.0, multiply_adds / kMinWorkPerWorker));
+  return std::min(workers, useful);
+}
 
 // ---------------------------------------------------------------------------
 // The search.
@@ -340,12 +379,13 @@ void ScanWithDotLoop(const Problem& p, int workers, WorkerTops& tops) {
 void ScanWithGemm(const Problem& p, int workers, WorkerTops& tops) {
   const size_t row_blocks = (p.n + kGemmRows - 1) / kGemmRows;
   const size_t query_blocks = (p.nq + kGemmQueries - 1) / kGemmQueries;
+  const size_t query_block = (p.nq + query_blocks - 1) / query_blocks;  // 129 -> 65 + 64, not 128 + 1
   const size_t items = row_blocks * query_blocks;
   std::atomic<size_t> next{0};
   auto scan = [&](int w) {
-    std::vector<float> scores(std::min(p.nq, kGemmQueries) * kGemmRows);
+    std::vector<float> scores(query_block * kGemmRows);
     for (size_t item = next.fetch_add(1); item < items; item = next.fetch_add(1)) {
-      const size_t q0 = (item / row_blocks) * kGemmQueries, nq = std::min(kGemmQueries, p.nq - q0);
+      const size_t q0 = (item / row_blocks) * query_block, nq = std::min(query_block, p.nq - q0);
       const size_t first = (item % row_blocks) * kGemmRows, rows = std::min(kGemmRows, p.n - first);
       const uint8_t* mask = p.allowed == nullptr ? nullptr : p.allowed + first;
       if (mask != nullptr && std::all_of(mask, mask + rows, [](uint8_t a) { return a == 0; })) continue;
@@ -380,7 +420,9 @@ double SquaredL2(const float* a, const float* b, size_t d) {
 // Merges the workers' hits for each query and writes the k best.
 void Finish(const Problem& p, int workers, WorkerTops& tops, int64_t* out_index, float* out_dist) {
   std::atomic<size_t> next{0};
-  RunWorkers(workers, [&](int) {
+  // No more threads than queries: a single query is merged on the caller.
+  const int mergers = static_cast<int>(std::min<size_t>(static_cast<size_t>(workers), p.nq));
+  RunWorkers(mergers, [&](int) {
     std::vector<Hit> all;
     for (size_t q = next.fetch_add(1); q < p.nq; q = next.fetch_add(1)) {
       all.clear();
@@ -475,7 +517,7 @@ const char* BlasDescription() {
   thread_local std::string description;
   const int parallel = openblas_get_parallel();
   const char* mode = parallel == 0 ? "sequential" : parallel == 1 ? "pthreads" : parallel == 2 ? "OpenMP" : "?";
-  const int threads = openblas_get_num_threads();
+  const int threads = ScopedSingleThreadedBlas::ConfiguredThreads();
   description = std::string(openblas_get_config()) + " (" + mode + ", " + std::to_string(threads) +
                 (threads == 1 ? " thread" : " threads") + ", core " + openblas_get_corename() + ")";
   return description.c_str();
