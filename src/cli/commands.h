@@ -17,6 +17,8 @@ void AddBrainRunCommands(CLI::App& brain);
 void AddSimilarityCommands(CLI::App& brain);
 // fo demo
 void AddDemoCommand(CLI::App& app);
+// fo brain add-to-index|remove-from-index|get-embeddings|index-info, fo qdrant collections
+void AddIndexCommands(CLI::App& app, CLI::App& brain);
 
 }  // namespace fo::cli
 

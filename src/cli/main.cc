@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   fo::cli::AddSimilarityCommands(*brain);
   fo::cli::AddBrainRunCommands(*brain);
   fo::cli::AddDemoCommand(app);
+  fo::cli::AddIndexCommands(app, *brain);
 
   try {
     app.parse(argc, argv);
