@@ -71,6 +71,14 @@ TEST_F(CliQdrantTest, PageWorkflow) {
   json two = FoJson({"brain", "sort-by-similarity", "quickstart", "--brain-key", "qdrant_index", "--query",
                      ids_[0] + "," + ids_[39], "--k", "10", "--json"});
   EXPECT_EQ(two.size(), 10u);
+  // A view-restricted query returns only samples of the view.
+  json in_view = FoJson({"brain", "sort-by-similarity", "quickstart", "--brain-key", "qdrant_index", "--query", ids_[0],
+                         "--take", "7", "--seed", "3", "--json"});
+  auto db = Database::Open(dir_.File("fo.db"));
+  auto view_ids = Dataset::Load(db, "quickstart").view().Take(7, 3).Ids();
+  ASSERT_EQ(in_view.size(), 7u);
+  for (const auto& row : in_view)
+    EXPECT_NE(std::find(view_ids.begin(), view_ids.end(), row["id"].get<std::string>()), view_ids.end());
   json info = FoJson({"brain", "index-info", "quickstart", "qdrant_index", "--json"});
   EXPECT_EQ(info["total_index_size"], 40);
   std::string collection = info["collection_name"];

@@ -409,6 +409,48 @@ TEST_F(QdrantBackendTest, UnreachableServerIsAClearError) {
   EXPECT_FALSE(HasBrainRun(*dataset_, "down"));
 }
 
+TEST_F(QdrantBackendTest, NewCollectionNamesAreUnique) {
+  auto a = Qdrant("a");
+  a.no_embeddings = true;
+  auto first = ComputeSimilarity(dataset_->view(), a);
+  first->AddToIndex(RandomMatrix(2, 4, 12), {ids_[0], ids_[1]});
+  auto b = Qdrant("b");
+  b.no_embeddings = true;
+  auto second = ComputeSimilarity(dataset_->view(), b);
+  second->AddToIndex(RandomMatrix(2, 4, 13), {ids_[0], ids_[1]});
+  std::string na = QdrantCollectionOf(*first), nb = QdrantCollectionOf(*second);
+  EXPECT_NE(na, nb);
+  EXPECT_EQ(nb.rfind("fiftyone-quickstart-", 0), 0u) << nb;
+  EXPECT_EQ(GetBrainInfo(*dataset_, "b").config["params"]["collection_name"], nb);
+}
+
+// A failure halfway through add_to_index says how much was written, and
+// running it again finishes the job.
+TEST_F(QdrantBackendTest, HalfwayFailureReportsProgressAndRerunFinishes) {
+  if (!server_->is_test_server()) GTEST_SKIP() << "needs the test server's fault injection";
+  auto o = Qdrant("qdrant_index");
+  o.no_embeddings = true;
+  auto index = ComputeSimilarity(dataset_->view(), o);
+  Matrix m = RandomMatrix(200, 8, 14);
+  index->AddToIndex(Matrix(1, 8, std::vector<float>(m.row(0).begin(), m.row(0).end())), {ids_[0]});  // creates the collection
+  std::string points = "/collections/" + QdrantCollectionOf(*index) + "/points";
+  // Two upserts pass (stall 0 ms), the third is refused.
+  json plan = json::array({{{"mode", "stall"}, {"stall_ms", 0}, {"count", 2}, {"method", "PUT"}, {"path_prefix", points}},
+                           {{"mode", "status"}, {"status", 400}, {"count", 1}, {"method", "PUT"}, {"path_prefix", points}}});
+  QdrantClientOf(*index).Request("POST", "/__test/faults", plan.dump());
+  AddToIndexOptions batches;
+  batches.batch_size = 50;
+  try {
+    index->AddToIndex(m, ids_, {}, batches);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("100 of 200 embeddings were added"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(index->total_index_size(), 100u);
+  index->AddToIndex(m, ids_, {}, batches);
+  EXPECT_EQ(index->total_index_size(), 200u);
+}
+
 TEST(QdrantAuthTest, ApiKeyIsSentAndNeverShown) {
   if (std::getenv("QDRANT_URL")) GTEST_SKIP() << "needs the test server";
   testing::QdrantServer server("s3cret-key");

@@ -109,6 +109,8 @@ class SimilarityIndex {
 
  private:
   Matrix QueryVector(const SimilarityQuery& query);
+  void AddBatch(const Matrix& embeddings, const std::vector<std::string>& item_ids,
+                const std::vector<std::string>& sample_ids, const std::vector<size_t>& rows, size_t begin, size_t end);
   SearchFilter ViewFilter();
 
   View root_;

@@ -80,7 +80,18 @@ struct SortArgs {
   bool json = false;
   SimilarityQuery query;
   std::map<std::string, std::string> credentials;
+  // The view to search in (default: the whole dataset).
+  std::string match_tags;
+  std::optional<size_t> take;
+  uint64_t seed = 51;
 };
+
+View SearchView(const Dataset& dataset, const SortArgs& args) {
+  View view = dataset.view();
+  if (!args.match_tags.empty()) view = view.MatchTags(SplitCommaList(args.match_tags));
+  if (args.take) view = view.Take(*args.take, args.seed);
+  return view;
+}
 
 void RunSortBySimilarity(SortArgs& args) {
   if (args.k && *args.k <= 0) throw InvalidArgument("--k must be a positive integer, got " + std::to_string(*args.k));
@@ -94,7 +105,7 @@ void RunSortBySimilarity(SortArgs& args) {
   options.reverse = args.reverse;
   options.brain_key = args.brain_key;
   options.credentials = args.credentials;
-  std::vector<ViewRow> rows = dataset.view().SortBySimilarity(args.query, options).Rows();
+  std::vector<ViewRow> rows = SearchView(dataset, args).SortBySimilarity(args.query, options).Rows();
   SimilarityResults results = CollectSimilarityResults(dataset, rows, args.reverse);
   if (args.json) {
     PrintJson(SimilarityResultsToJson(results));
@@ -121,6 +132,10 @@ void AddSortBySimilarity(CLI::App& brain) {
   cmd->add_flag("--reverse", args->reverse, "Least similar first");
   cmd->add_flag("--json", args->json, "Print JSON on stdout");
   AddCredentialOptions(*cmd, &args->credentials);
+  cmd->add_option("--match-tags", args->match_tags, "Search only samples with any of these tags (comma-separated)");
+  cmd->add_option_function<size_t>(
+      "--take", [args](size_t n) { args->take = n; }, "Search only N random samples (a view, like dataset.take(N))");
+  cmd->add_option("--seed", args->seed, "Seed of --take");
   cmd->callback([args] { RunSortBySimilarity(*args); });
 }
 

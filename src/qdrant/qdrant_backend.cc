@@ -231,10 +231,22 @@ class QdrantBackend : public SimilarityBackend {
     std::unordered_set<std::string> allowed;
     bool restrict = filter.mode == SearchFilter::Mode::kOnly;
     if (restrict) allowed.insert(filter.ids.begin(), filter.ids.end());
-    for (size_t i = 0; i < q.rows(); ++i) {
-      Matrix one(1, q.cols(), std::vector<float>(q.row(i).begin(), q.row(i).end()));
-      out[i] = SearchOne(one, k, reverse, filter, restrict ? &allowed : nullptr);
+    const std::unordered_set<std::string>* keep = restrict ? &allowed : nullptr;
+    // Every query vector in one batch request; a row that comes back short
+    // after dropping items outside the view is asked again on its own.
+    std::optional<json> server_filter = ServerFilter(filter);
+    if (server_filter) {
+      auto batch = client_.QueryBatch(collection_, q, k, *server_filter, true);
+      for (size_t i = 0; i < q.rows(); ++i) {
+        for (const auto& p : batch[i]) {
+          Hit h = ToHit(p, reverse);
+          if (Allowed(h, filter, keep)) out[i].push_back(std::move(h));
+        }
+        if (out[i].size() < k && batch[i].size() == k) out[i] = SearchOne(Row(q, i), k, reverse, filter, keep);
+      }
+      return out;
     }
+    for (size_t i = 0; i < q.rows(); ++i) out[i] = SearchOne(Row(q, i), k, reverse, filter, keep);
     return out;
   }
 
@@ -245,6 +257,10 @@ class QdrantBackend : public SimilarityBackend {
   }
 
  private:
+  static Matrix Row(const Matrix& m, size_t i) {
+    return Matrix(1, m.cols(), std::vector<float>(m.row(i).begin(), m.row(i).end()));
+  }
+
   static std::string UniqueName(const std::string& base, const std::vector<std::string>& existing) {
     std::set<std::string> taken(existing.begin(), existing.end());
     if (!taken.count(base)) return base;

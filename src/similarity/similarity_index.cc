@@ -87,18 +87,30 @@ void SimilarityIndex::AddToIndex(const Matrix& embeddings, const std::vector<std
 
   size_t batch = std::max<size_t>(1, options.batch_size);
   internal::Transaction txn(root_.database()->sqlite());
-  for (size_t start = 0; start < rows.size(); start += batch) {
-    size_t end = std::min(rows.size(), start + batch);
-    Matrix m(0, 0);
-    std::vector<std::string> items, samples;
-    for (size_t i = start; i < end; ++i) {
-      m.AppendRow(embeddings.row(rows[i]));
-      items.push_back(item_ids[rows[i]]);
-      samples.push_back(sample_ids[rows[i]]);
+  size_t start = 0;
+  try {
+    for (; start < rows.size(); start += batch) {
+      AddBatch(embeddings, item_ids, sample_ids, rows, start, std::min(rows.size(), start + batch));
     }
-    backend_->Upsert(m, items, samples);
+  } catch (const Error& e) {
+    if (start == 0) throw;
+    throw Error(e.code(), std::string(e.what()) + "; " + std::to_string(start) + " of " + std::to_string(rows.size()) +
+                              " embeddings were added before the failure: run add_to_index again to finish");
   }
   txn.Commit();
+}
+
+void SimilarityIndex::AddBatch(const Matrix& embeddings, const std::vector<std::string>& item_ids,
+                               const std::vector<std::string>& sample_ids, const std::vector<size_t>& rows, size_t begin,
+                               size_t end) {
+  Matrix m(0, 0);
+  std::vector<std::string> items, samples;
+  for (size_t i = begin; i < end; ++i) {
+    m.AppendRow(embeddings.row(rows[i]));
+    items.push_back(item_ids[rows[i]]);
+    samples.push_back(sample_ids[rows[i]]);
+  }
+  backend_->Upsert(m, items, samples);
 }
 
 void SimilarityIndex::RemoveFromIndex(const std::vector<std::string>& sample_ids, const std::vector<std::string>& label_ids,
