@@ -7,6 +7,7 @@
 #include "fo/dataset.h"
 #include "fo/error.h"
 #include "fo/object_id.h"
+#include "store/sqlite.h"
 #include "test_support.h"
 
 namespace fo {
@@ -45,6 +46,21 @@ TEST(DatabaseTest, RejectsAFileThatIsNotAStore) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("junk.db"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DatabaseTest, RefusesANewerSchema) {
+  testing::TempDir dir;
+  {
+    auto db = Database::Open(dir.File("s.db"));
+    db->sqlite().Exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+  }
+  try {
+    Database::Open(dir.File("s.db"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorruption);
+    EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
   }
 }
 
