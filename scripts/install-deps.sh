@@ -15,6 +15,8 @@ PACKAGES=(
   libcpp-httplib-dev        # HTTP server of tools/qdrant_test_server (tests only)
   nodejs                    # tests/js_client (npm comes with the machine's Node.js; Debian's npm conflicts with it)
   libcurl4-openssl-dev      # Qdrant REST client (HTTP/HTTPS)
+  libicu-dev                # Unicode properties and lower-casing (CLIP tokenizer)
+  zlib1g-dev                # reading the gzipped CLIP BPE vocabulary
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks
   python3-numpy python3-faiss  # benchmark peer (faiss IndexFlatIP) and .npy fixtures

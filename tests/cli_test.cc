@@ -50,14 +50,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-Matrix RandomMatrix(size_t rows, size_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  Matrix m(rows, cols);
-  for (size_t i = 0; i < rows * cols; ++i) m.data()[i] = normal(rng);
-  return m;
-}
-
 double Distance(std::span<const float> a, std::span<const float> b, const std::string& metric) {
   double dot = 0, na = 0, nb = 0, sq = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -176,7 +168,7 @@ class CliTest : public ::testing::Test {
   // A dataset "d" of n samples with a cosine run "emb" over random vectors.
   Matrix IndexedDataset(size_t n, std::vector<std::string>* ids) const {
     *ids = CreateDataset("d", n);
-    Matrix vectors = RandomMatrix(n, kDim, 7);
+    Matrix vectors = testing::RandomMatrix(n, kDim, 7);
     auto [npy, txt] = WriteEmbeddings("emb", vectors, *ids);
     RunOk({"brain", "compute-similarity", "d", "--brain-key", "emb", "--embeddings", npy, "--ids", txt});
     return vectors;
@@ -284,14 +276,14 @@ TEST_F(CliTest, SortBySimilarityMatchesBruteForce) {
   std::vector<float> mean = MeanOfRows(vectors, {1, 5});
   ExpectRanking(several, BruteForce(vectors, ids, mean, "cosine", 5), "id");
 
-  Matrix query = RandomMatrix(1, kDim, 99);
+  Matrix query = testing::RandomMatrix(1, kDim, 99);
   WriteNpy(query, dir_.File("q.npy"));
   json by_vector = RunJson({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--vector",
                             dir_.File("q.npy"), "--k", "6", "--json"});
   ExpectRanking(by_vector, BruteForce(vectors, ids, query.row(0), "cosine", 6), "id");
 
   // Several query vectors are averaged into one.
-  Matrix queries = RandomMatrix(2, kDim, 98);
+  Matrix queries = testing::RandomMatrix(2, kDim, 98);
   WriteNpy(queries, dir_.File("q2.npy"));
   json by_vectors = RunJson({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--vector",
                              dir_.File("q2.npy"), "--k", "4", "--json"});
@@ -309,7 +301,7 @@ TEST_F(CliTest, SortBySimilarityMatchesBruteForce) {
 
 TEST_F(CliTest, MetricAndSetReachTheBackend) {
   std::vector<std::string> ids = CreateDataset("d", 10);
-  Matrix vectors = RandomMatrix(ids.size(), kDim, 3);
+  Matrix vectors = testing::RandomMatrix(ids.size(), kDim, 3);
   auto [npy, txt] = WriteEmbeddings("emb", vectors, ids);
   RunOk({"brain", "compute-similarity", "d", "--brain-key", "euc", "--embeddings", npy, "--ids", txt, "--metric",
          "euclidean"});
@@ -337,7 +329,7 @@ TEST_F(CliTest, MetricAndSetReachTheBackend) {
 
 TEST_F(CliTest, EmbeddingsFieldNoEmbeddingsAndDefaultModel) {
   std::vector<std::string> ids = CreateDataset("d", 8);
-  Matrix vectors = RandomMatrix(ids.size(), kDim, 5);
+  Matrix vectors = testing::RandomMatrix(ids.size(), kDim, 5);
   {
     std::map<std::string, Value> values;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -379,7 +371,7 @@ TEST_F(CliTest, PatchIndexRanksLabels) {
     }
   }
   ASSERT_GE(label_ids.size(), 4u);
-  Matrix vectors = RandomMatrix(label_ids.size(), kDim, 11);
+  Matrix vectors = testing::RandomMatrix(label_ids.size(), kDim, 11);
   auto [npy, txt] = WriteEmbeddings("patches", vectors, label_ids);
   RunOk({"brain", "compute-similarity", "p", "--brain-key", "patch", "--patches-field", "ground_truth",
          "--embeddings", npy, "--ids", txt});
@@ -467,7 +459,7 @@ TEST_F(CliTest, BadInputFailsWithOneLine) {
   testing::WriteFile(dir_.File("short.txt"), ids[0] + "\n" + ids[1] + "\n");
   ExpectError(compute("short", {"--embeddings", good_npy, "--ids", dir_.File("short.txt")}), "short.txt");
 
-  WriteNpy(RandomMatrix(1, 3, 1), dir_.File("dim3.npy"));
+  WriteNpy(testing::RandomMatrix(1, 3, 1), dir_.File("dim3.npy"));
   ExpectError({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--vector", dir_.File("dim3.npy")},
               "dimension");
 
@@ -476,7 +468,7 @@ TEST_F(CliTest, BadInputFailsWithOneLine) {
   ExpectError(compute("backend", {"--embeddings", good_npy, "--ids", good_ids, "--backend", "nosuchbackend"}),
               "nosuchbackend");
 
-  Matrix with_nan = RandomMatrix(ids.size(), kDim, 2);
+  Matrix with_nan = testing::RandomMatrix(ids.size(), kDim, 2);
   with_nan.data()[5] = std::numeric_limits<float>::quiet_NaN();
   WriteNpy(with_nan, dir_.File("nan.npy"));
   CommandResult nan = Run(compute("nan", {"--embeddings", dir_.File("nan.npy"), "--ids", good_ids}));

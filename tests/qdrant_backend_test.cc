@@ -25,14 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-Matrix RandomMatrix(size_t n, size_t d, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g;
-  Matrix m(n, d);
-  for (size_t i = 0; i < n * d; ++i) m.data()[i] = g(rng);
-  return m;
-}
-
 class QdrantBackendTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -121,7 +113,7 @@ TEST_F(QdrantBackendTest, BasicRecipe) {
 TEST_F(QdrantBackendTest, QueriesMatchExactSearch) {
   // Unit rows: a Cosine collection stores normalised vectors, so the mean of
   // several ids' vectors would otherwise differ from sklearn's mean of the raw ones.
-  Matrix m = RandomMatrix(200, 32, 1);
+  Matrix m = testing::RandomMatrix(200, 32, 1);
   for (size_t i = 0; i < m.rows(); ++i) {
     double n = 0;
     for (float x : m.row(i)) n += x * x;
@@ -140,7 +132,7 @@ TEST_F(QdrantBackendTest, QueriesMatchExactSearch) {
     s.params["metric"] = metric;
     ComputeSimilarity(dataset_->view(), s);
     std::vector<SimilarityQuery> queries = {SimilarityQuery::ById(ids_[3]), SimilarityQuery::ByIds({ids_[0], ids_[199]}),
-                                            SimilarityQuery::ByVectors(RandomMatrix(1, 32, 2))};
+                                            SimilarityQuery::ByVectors(testing::RandomMatrix(1, 32, 2))};
     for (const auto& query : queries) {
       auto got = dataset_->view().SortBySimilarity(query, Sort("q_" + metric, 10)).Rows();
       auto want = dataset_->view().SortBySimilarity(query, Sort("s_" + metric, 10)).Rows();
@@ -223,7 +215,7 @@ TEST_F(QdrantBackendTest, ConnectToExistingCollection) {
   std::string name = "your-collection-" + NewObjectId();
   auto first = Qdrant("first");
   first.params["collection_name"] = name;
-  first.embeddings = RandomMatrix(200, 16, 3);
+  first.embeddings = testing::RandomMatrix(200, 16, 3);
   first.ids = ids_;
   ComputeSimilarity(dataset_->view(), first);
   auto o = Qdrant("qdrant_index");
@@ -275,7 +267,7 @@ TEST_F(QdrantBackendTest, AddAndRemove) {
 // "Retrieve embeddings from an index".
 TEST_F(QdrantBackendTest, GetEmbeddings) {
   auto o = Qdrant("qdrant_index");
-  o.embeddings = RandomMatrix(200, 24, 5);
+  o.embeddings = testing::RandomMatrix(200, 24, 5);
   o.ids = ids_;
   auto index = ComputeSimilarity(dataset_->view(), o);
   auto all = index->GetEmbeddings(dataset_->Ids());
@@ -292,7 +284,7 @@ TEST_F(QdrantBackendTest, GetEmbeddings) {
 // Views restrict results on the server, for small and for large views.
 TEST_F(QdrantBackendTest, ViewRestrictedQueries) {
   auto o = Qdrant("qdrant_index");
-  o.embeddings = RandomMatrix(200, 8, 6);
+  o.embeddings = testing::RandomMatrix(200, 8, 6);
   o.ids = ids_;
   ComputeSimilarity(dataset_->view(), o);
   View small = dataset_->view().Take(15, 3);
@@ -315,7 +307,7 @@ TEST_F(QdrantBackendTest, ViewRestrictedQueries) {
 // "Accessing the Qdrant client", and FiftyOne's point id / payload layout.
 TEST_F(QdrantBackendTest, ClientAccessAndPointLayout) {
   auto o = Qdrant("qdrant_index");
-  o.embeddings = RandomMatrix(200, 8, 7);
+  o.embeddings = testing::RandomMatrix(200, 8, 7);
   o.ids = ids_;
   auto index = ComputeSimilarity(dataset_->view(), o);
   QdrantClient& client = QdrantClientOf(*index);
@@ -331,7 +323,7 @@ TEST_F(QdrantBackendTest, ClientAccessAndPointLayout) {
   EXPECT_EQ(points[0].payload, (json{{"sample_id", ids_[9]}}));
   ComputeSimilarityOptions sk;
   sk.brain_key = "sk";
-  sk.embeddings = RandomMatrix(200, 8, 7);
+  sk.embeddings = testing::RandomMatrix(200, 8, 7);
   sk.ids = ids_;
   auto sklearn = ComputeSimilarity(dataset_->view(), sk);
   EXPECT_THROW(QdrantClientOf(*sklearn), Error);
@@ -347,7 +339,7 @@ TEST_F(QdrantBackendTest, CustomCollectionSettings) {
   o.params["shard_number"] = 2;
   o.params["hnsw_config"] = {{"m", 32}, {"ef_construct", 100}, {"on_disk", nullptr}};
   o.params["wal_config"] = {{"wal_capacity_mb", 32}};
-  o.embeddings = RandomMatrix(200, 8, 8);
+  o.embeddings = testing::RandomMatrix(200, 8, 8);
   o.ids = ids_;
   auto index = ComputeSimilarity(dataset_->view(), o);
   json info = QdrantClientOf(*index).GetCollection(name);
@@ -370,7 +362,7 @@ TEST_F(QdrantBackendTest, CustomCollectionSettings) {
 // Credentials: never stored; taken again at load, from arguments or env.
 TEST_F(QdrantBackendTest, CredentialsFromArgumentsEnvAndConfig) {
   auto o = Qdrant("qdrant_index");
-  o.embeddings = RandomMatrix(200, 8, 9);
+  o.embeddings = testing::RandomMatrix(200, 8, 9);
   o.ids = ids_;
   ComputeSimilarity(dataset_->view(), o);
   json stored = GetBrainInfo(*dataset_, "qdrant_index").config;
@@ -390,7 +382,7 @@ TEST_F(QdrantBackendTest, CredentialsFromArgumentsEnvAndConfig) {
                      json{{"default_similarity_backend", "qdrant"}, {"similarity_backends", {{"qdrant", Credentials()}}}}.dump());
   ComputeSimilarityOptions by_default;
   by_default.brain_key = "by_default";
-  by_default.embeddings = RandomMatrix(200, 8, 10);
+  by_default.embeddings = testing::RandomMatrix(200, 8, 10);
   by_default.ids = ids_;
   EXPECT_EQ(ComputeSimilarity(dataset_->view(), by_default)->config().backend, "qdrant");
 }
@@ -413,11 +405,11 @@ TEST_F(QdrantBackendTest, NewCollectionNamesAreUnique) {
   auto a = Qdrant("a");
   a.no_embeddings = true;
   auto first = ComputeSimilarity(dataset_->view(), a);
-  first->AddToIndex(RandomMatrix(2, 4, 12), {ids_[0], ids_[1]});
+  first->AddToIndex(testing::RandomMatrix(2, 4, 12), {ids_[0], ids_[1]});
   auto b = Qdrant("b");
   b.no_embeddings = true;
   auto second = ComputeSimilarity(dataset_->view(), b);
-  second->AddToIndex(RandomMatrix(2, 4, 13), {ids_[0], ids_[1]});
+  second->AddToIndex(testing::RandomMatrix(2, 4, 13), {ids_[0], ids_[1]});
   std::string na = QdrantCollectionOf(*first), nb = QdrantCollectionOf(*second);
   EXPECT_NE(na, nb);
   EXPECT_EQ(nb.rfind("fiftyone-quickstart-", 0), 0u) << nb;
@@ -431,7 +423,7 @@ TEST_F(QdrantBackendTest, HalfwayFailureReportsProgressAndRerunFinishes) {
   auto o = Qdrant("qdrant_index");
   o.no_embeddings = true;
   auto index = ComputeSimilarity(dataset_->view(), o);
-  Matrix m = RandomMatrix(200, 8, 14);
+  Matrix m = testing::RandomMatrix(200, 8, 14);
   index->AddToIndex(Matrix(1, 8, std::vector<float>(m.row(0).begin(), m.row(0).end())), {ids_[0]});  // creates the collection
   std::string points = "/collections/" + QdrantCollectionOf(*index) + "/points";
   // Two upserts pass (stall 0 ms), the third is refused.
@@ -461,7 +453,7 @@ TEST(QdrantAuthTest, ApiKeyIsSentAndNeverShown) {
   ComputeSimilarityOptions o;
   o.brain_key = "k";
   o.backend = "qdrant";
-  o.embeddings = RandomMatrix(2, 4, 11);
+  o.embeddings = testing::RandomMatrix(2, 4, 11);
   o.ids = ids;
   o.params = {{"url", server.url()}, {"api_key", "wrong-key"}};
   try {

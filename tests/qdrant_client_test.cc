@@ -34,6 +34,7 @@
 #include "fo/error.h"
 #include "qdrant/request_bodies.h"
 #include "qdrant/response_parser.h"
+#include "test_support.h"
 
 namespace fo {
 namespace {
@@ -306,14 +307,6 @@ Error ErrorOf(F&& f) {
 
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-Matrix RandomMatrix(size_t rows, size_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  Matrix m(rows, cols);
-  for (size_t i = 0; i < rows * cols; ++i) m.data()[i] = normal(rng);
-  return m;
-}
-
 uint32_t Bits(float f) { return std::bit_cast<uint32_t>(f); }
 
 // ---------------------------------------------------------------------------
@@ -489,7 +482,7 @@ TEST(QdrantClientTest, UpsertWritesBatchBodyThatRoundTripsFloats) {
 }
 
 TEST(QdrantClientTest, UpsertBodySizeOfRowRanges) {
-  const Matrix vectors = RandomMatrix(10, 8, 1);
+  const Matrix vectors = fo::testing::RandomMatrix(10, 8, 1, 0.05f);
   std::vector<std::string> ids;
   std::vector<json> payloads;
   for (int i = 0; i < 10; ++i) {
@@ -541,14 +534,14 @@ TEST(QdrantClientTest, LargeBodiesMatchReference) {
   // Big enough to be formatted in several chunks (on several threads where
   // there are cores): the joins must not show.
   for (size_t rows : {1u, 2u, 3u, 257u, 1000u}) {
-    const Matrix vectors = RandomMatrix(rows, 700, static_cast<uint32_t>(rows));
+    const Matrix vectors = fo::testing::RandomMatrix(rows, 700, static_cast<uint32_t>(rows), 0.05f);
     std::vector<std::string> ids;
     for (size_t i = 0; i < rows; ++i) ids.push_back("id-" + std::to_string(i));
     const std::string body = internal::UpsertBatchBody(vectors, 0, rows, ids, {});
     ASSERT_EQ(body, ReferenceUpsertBody(vectors, ids)) << rows;
     EXPECT_EQ(QdrantClient::UpsertBodySize(vectors, 0, rows, ids, {}), body.size()) << rows;
   }
-  Matrix vectors = RandomMatrix(1000, 700, 5);
+  Matrix vectors = fo::testing::RandomMatrix(1000, 700, 5, 0.05f);
   std::vector<std::string> ids(1000, "1");
   vectors.row(900)[3] = -std::numeric_limits<float>::infinity();
   vectors.row(950)[3] = std::numeric_limits<float>::quiet_NaN();
@@ -564,7 +557,7 @@ TEST(QdrantClientTest, LargeBodiesMatchReference) {
 TEST(QdrantClientTest, UpsertRejectsBadInputBeforeSending) {
   FakeQdrant server;
   QdrantClient client(FastOptions(server.url()));
-  Matrix vectors = RandomMatrix(2, 3, 2);
+  Matrix vectors = fo::testing::RandomMatrix(2, 3, 2, 0.05f);
   const std::vector<std::string> ids = {"1", "2"};
   EXPECT_EQ(ErrorOf([&] { client.Upsert("c", vectors, {"1"}, {}); }).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(ErrorOf([&] { client.Upsert("c", vectors, ids, {json::object()}); }).code(),
@@ -1283,7 +1276,7 @@ TEST_F(QdrantLiveTest, RetriesInjectedFaults) {
 
 TEST(QdrantClientTest, SerialisationTimeOf1000x512) {
   const size_t rows = 1000, cols = 512;
-  const Matrix vectors = RandomMatrix(rows, cols, 3);
+  const Matrix vectors = fo::testing::RandomMatrix(rows, cols, 3, 0.05f);
   std::vector<std::string> ids;
   std::vector<json> payloads;
   for (size_t i = 0; i < rows; ++i) {

@@ -20,14 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-Matrix RandomMatrix(size_t n, size_t d, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g;
-  Matrix m(n, d);
-  for (size_t i = 0; i < n * d; ++i) m.data()[i] = g(rng);
-  return m;
-}
-
 // Plain brute-force reference: ids of the base rows sorted by distance.
 std::vector<size_t> BruteForce(const Matrix& base, std::span<const float> q, const std::string& metric) {
   std::vector<double> dist(base.rows());
@@ -85,7 +77,7 @@ class SimilarityTest : public ::testing::Test {
 
 TEST_F(SimilarityTest, QueryByIdMatchesBruteForceForEachMetric) {
   Dataset ds = MakeDataset(60);
-  Matrix m = RandomMatrix(60, 16, 1);
+  Matrix m = testing::RandomMatrix(60, 16, 1);
   for (std::string metric : {"cosine", "dotproduct", "euclidean"}) {
     IndexFromMatrix(ds, "r_" + metric, m, metric);
     auto order = BruteForce(m, m.row(7), metric);
@@ -104,7 +96,7 @@ TEST_F(SimilarityTest, QueryByIdMatchesBruteForceForEachMetric) {
 
 TEST_F(SimilarityTest, VectorsIdListsDistancesAndDistField) {
   Dataset ds = MakeDataset(40);
-  Matrix m = RandomMatrix(40, 8, 2);
+  Matrix m = testing::RandomMatrix(40, 8, 2);
   IndexFromMatrix(ds, "sim", m);
   SortBySimilarityOptions o;
   o.k = 5;
@@ -131,7 +123,7 @@ TEST_F(SimilarityTest, VectorsIdListsDistancesAndDistField) {
 
 TEST_F(SimilarityTest, ViewsRestrictResults) {
   Dataset ds = MakeDataset(30);
-  Matrix m = RandomMatrix(30, 8, 3);
+  Matrix m = testing::RandomMatrix(30, 8, 3);
   IndexFromMatrix(ds, "sim", m);
   SortBySimilarityOptions o;
   o.brain_key = "sim";
@@ -148,7 +140,7 @@ TEST_F(SimilarityTest, ViewsRestrictResults) {
 
 TEST_F(SimilarityTest, BadQueriesGiveClearErrors) {
   Dataset ds = MakeDataset(10);
-  IndexFromMatrix(ds, "sim", RandomMatrix(10, 4, 4));
+  IndexFromMatrix(ds, "sim", testing::RandomMatrix(10, 4, 4));
   auto run = [&](SimilarityQuery q, SortBySimilarityOptions o) { ds.view().SortBySimilarity(std::move(q), o).Ids(); };
   SortBySimilarityOptions o;
   o.brain_key = "sim";
@@ -187,7 +179,7 @@ TEST_F(SimilarityTest, ComputeSimilarityRejectsBadInputAndWritesNothing) {
   };
   ComputeSimilarityOptions o;
   o.brain_key = "k1";
-  o.embeddings = RandomMatrix(5, 4, 5);
+  o.embeddings = testing::RandomMatrix(5, 4, 5);
   o.ids = ids;
   auto nan = o;
   nan.embeddings->data()[3] = INFINITY;
@@ -236,18 +228,18 @@ TEST_F(SimilarityTest, EmptyIndexThenAddRemoveGet) {
   o.no_embeddings = true;
   auto index = ComputeSimilarity(ds.view(), o);
   EXPECT_EQ(index->total_index_size(), 0u);
-  Matrix m = RandomMatrix(20, 6, 6);
+  Matrix m = testing::RandomMatrix(20, 6, 6);
   index->AddToIndex(m, ids);
   EXPECT_EQ(index->total_index_size(), 20u);
-  EXPECT_THROW(index->AddToIndex(RandomMatrix(1, 5, 7), {ids[0]}), Error);  // wrong dimension
-  EXPECT_THROW(index->AddToIndex(RandomMatrix(2, 6, 7), {ids[0]}), Error);  // size mismatch
+  EXPECT_THROW(index->AddToIndex(testing::RandomMatrix(1, 5, 7), {ids[0]}), Error);  // wrong dimension
+  EXPECT_THROW(index->AddToIndex(testing::RandomMatrix(2, 6, 7), {ids[0]}), Error);  // size mismatch
   AddToIndexOptions keep;
   keep.overwrite = false;
-  index->AddToIndex(RandomMatrix(1, 6, 8), {ids[0]}, {}, keep);  // skipped
+  index->AddToIndex(testing::RandomMatrix(1, 6, 8), {ids[0]}, {}, keep);  // skipped
   EXPECT_EQ(index->GetEmbeddings({ids[0]}).embeddings.values(), std::vector<float>(m.row(0).begin(), m.row(0).end()));
   keep.allow_existing = false;
-  EXPECT_THROW(index->AddToIndex(RandomMatrix(1, 6, 8), {ids[0]}, {}, keep), Error);
-  index->AddToIndex(RandomMatrix(1, 6, 9), {ids[0]});  // overwritten
+  EXPECT_THROW(index->AddToIndex(testing::RandomMatrix(1, 6, 8), {ids[0]}, {}, keep), Error);
+  index->AddToIndex(testing::RandomMatrix(1, 6, 9), {ids[0]});  // overwritten
   EXPECT_NE(index->GetEmbeddings({ids[0]}).embeddings.values(), std::vector<float>(m.row(0).begin(), m.row(0).end()));
   index->RemoveFromIndex({ids[1], ids[2]});
   EXPECT_EQ(index->total_index_size(), 18u);
@@ -268,7 +260,7 @@ TEST_F(SimilarityTest, EmptyIndexThenAddRemoveGet) {
 
 TEST_F(SimilarityTest, DeletedSamplesAreReportedMissingAndNeverReturned) {
   Dataset ds = MakeDataset(12);
-  Matrix m = RandomMatrix(12, 4, 10);
+  Matrix m = testing::RandomMatrix(12, 4, 10);
   IndexFromMatrix(ds, "sim", m);
   ds.DeleteSamples({ids[0], ids[1]});
   auto index = LoadBrainResults(ds, "sim");
@@ -294,7 +286,7 @@ TEST_F(SimilarityTest, PatchIndexReturnsPatchesWithTheirSamples) {
       label_ids.push_back(l.as<std::string>());
       owners.push_back(ids[i]);
     }
-  Matrix m = RandomMatrix(label_ids.size(), 8, 11);
+  Matrix m = testing::RandomMatrix(label_ids.size(), 8, 11);
   ComputeSimilarityOptions o;
   o.brain_key = "patches";
   o.patches_field = "gt";
@@ -376,7 +368,7 @@ TEST_F(SimilarityTest, BrainRunManagement) {
   Dataset ds = MakeDataset(6);
   ComputeSimilarityOptions o;
   o.brain_key = "img";
-  o.embeddings = RandomMatrix(6, 4, 12);
+  o.embeddings = testing::RandomMatrix(6, 4, 12);
   o.ids = ids;
   o.params["url"] = "http://secret-host:6333";
   o.params["api_key"] = "SECRET-KEY";
@@ -419,7 +411,7 @@ TEST_F(SimilarityTest, BrainConfigPrecedence) {
   testing::WriteFile(dir.File("brain_config.json"),
                      R"({"default_similarity_backend": "sklearn", "similarity_backends": {"sklearn": {"metric": "dotproduct"}}})");
   ComputeSimilarityOptions o;
-  o.embeddings = RandomMatrix(4, 3, 13);
+  o.embeddings = testing::RandomMatrix(4, 3, 13);
   o.ids = ids;
   o.brain_key = "file";
   EXPECT_EQ(ComputeSimilarity(ds.view(), o)->config().metric, "dotproduct");

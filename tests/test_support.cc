@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -30,6 +31,14 @@ TempDir::~TempDir() {
 std::string SharedDir() { return FO_SHARED_DIR; }
 std::string SourceDir() { return FO_SOURCE_DIR; }
 std::string CliPath() { return FO_CLI_PATH; }
+
+Matrix RandomMatrix(size_t n, size_t d, uint64_t seed, float stddev) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, stddev);
+  Matrix m(n, d);
+  for (size_t i = 0; i < n * d; ++i) m.data()[i] = normal(rng);
+  return m;
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fo/database.h"
+#include "fo/matrix.h"
 
 namespace fo::testing {
 
@@ -64,6 +65,10 @@ class QdrantServer {
   std::string api_key_;
   int pid_ = -1;
 };
+
+// n x d values from a normal distribution (mean 0, `stddev`), reproducible
+// for a seed.
+Matrix RandomMatrix(size_t n, size_t d, uint64_t seed, float stddev = 1.0f);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
