@@ -52,7 +52,7 @@ struct Options {
   size_t points = 100000;
   size_t dim = 512;
   size_t batch = 1000;
-  int serial_runs = 15;   // part 1: runs of each serialisation and of the round trip
+  int serial_runs = 21;   // part 1: runs of each serialisation and of the round trip
   int upload_runs = 3;    // part 2: full uploads, collection recreated each time
   int queries = 200;      // part 3: single queries (and minimal requests)
   std::vector<size_t> query_batches = {10, 100};
@@ -302,7 +302,10 @@ std::string Fixed(double v, int digits) {
   return buf;
 }
 
-std::string Percent(double part, double whole) { return Fixed(100 * part / whole, 1) + " %"; }
+std::string Percent(double part, double whole) {
+  const double pct = 100 * part / whole;
+  return Fixed(pct, pct < 1 ? 2 : 1) + " %";
+}
 
 std::string Mb(size_t bytes) { return Fixed(bytes / 1e6, 2) + " MB"; }
 
@@ -422,8 +425,11 @@ int Main(const Options& o) {
             << "- CPU: " << CpuModel() << ", " << CpusAvailable() << " CPUs available (nproc); client and server "
             << (real ? "as deployed" : "share them") << "\n"
             << "- load average at start: " << LoadAverage() << "\n"
-            << "- server: " << (real ? "a real Qdrant" : "qdrant-test-server (started by the bench)") << " at "
-            << client.url() << ", version " << version.value("version", "?") << "\n";
+            << "- server: " << (real ? "the one at $QDRANT_URL / --url" : "qdrant-test-server (started by the bench)")
+            << ", " << client.url() << ", version " << version.value("version", "?");
+  // Qdrant's GET / names its commit; the test server's does not.
+  if (real) std::cout << (version.contains("commit") ? ", commit " + version["commit"].dump() : ", no commit (not Qdrant?)");
+  std::cout << "\n";
   if (!real) {
     std::cout << "- NOTE: the test server is an exact, brute-force, in-memory server (nlohmann::json request "
                  "parsing, a scalar scan and a full sort per query). Upload figures measure our client plus that "
@@ -483,11 +489,11 @@ int Main(const Options& o) {
   const double floor_fresh = query_row("floor: minimal request (CollectionExists)", "fresh", 0, floor.fresh);
   const double stall_ms = floor_kept - floor_fresh;
   if (stall_ms > 5) {
-    notes << "- kept-alive connections pay a ~" << Ms(stall_ms)
-          << " stall per response here (minimal request p50 " << Ms(floor_kept) << " kept alive vs " << Ms(floor_fresh)
-          << " on a fresh connection): the server's response waits for the client's delayed ACK (Nagle; "
+    notes << "- a quick answer on a kept-alive connection stalls ~" << Ms(stall_ms) << " here (minimal request p50 "
+          << Ms(floor_kept) << " kept alive vs " << Ms(floor_fresh)
+          << " on a fresh connection): the response waits for the client's delayed ACK (Nagle; "
           << (real ? "the server" : "cpp-httplib in the test server") << " does not set TCP_NODELAY). Not the client's "
-          << "work, but part of every kept-alive round trip below\n";
+          << "work. Compare the kept-alive and fresh rows below to see whether a figure includes it\n";
   }
 
   // (1) Serialising one batch, next to its round trip.
@@ -495,32 +501,48 @@ int Main(const Options& o) {
   {
     std::string body = fo::internal::UpsertBatchBody(one.vectors, 0, one.vectors.rows(), one.ids, one.payloads);
     const size_t body_bytes = body.size();
-    const auto fast = Time(o.serial_runs, [&](int) {
-      g_sink = fo::internal::UpsertBatchBody(one.vectors, 0, one.vectors.rows(), one.ids, one.payloads).size();
-    });
-    const auto sized = Time(o.serial_runs, [&](int) {
-      g_sink = fo::QdrantClient::UpsertBodySize(one.vectors, 0, one.vectors.rows(), one.ids, one.payloads);
-    });
     const size_t tree_bytes = NlohmannUpsertBody(one).size();
-    const auto tree = Time(std::max(3, o.serial_runs / 3), [&](int) { g_sink = NlohmannUpsertBody(one).size(); });
     client.Upsert(name, one.vectors, one.ids, one.payloads, true);  // warm-up (first insert)
-    const Latencies trip = interleaved(o.serial_runs, [&](fo::QdrantClient& c, int) {
-      c.Upsert(name, one.vectors, one.ids, one.payloads, true);
-    });
-    // The same bytes to a path the test server does not route: cpp-httplib
-    // reads the whole body before routing, so this is the transfer alone
-    // (curl sending, the server receiving, an empty 404 back).
-    std::vector<double> transfer;
-    if (!real) {
-      transfer = Time(o.serial_runs, [&](int) {
-        try {
-          client.Request("PUT", "/__qdrant_bench_unrouted", body);
-        } catch (const fo::Error& e) {
-          if (e.code() != fo::ErrorCode::kNotFound) throw;
-        }
+    // Everything is timed once per run, in turn, so that a change of load
+    // on this shared machine hits all of them alike.
+    std::vector<double> fast, sized, tree, transfer, parse, share_kept, share_fresh;
+    Latencies trip;
+    auto timed = [](std::vector<double>& out, const std::function<void()>& fn) {
+      const auto start = Clock::now();
+      fn();
+      out.push_back(MsSince(start));
+    };
+    for (int r = 0; r < o.serial_runs; ++r) {
+      timed(fast, [&] {
+        g_sink = fo::internal::UpsertBatchBody(one.vectors, 0, one.vectors.rows(), one.ids, one.payloads).size();
       });
+      timed(sized, [&] {
+        g_sink = fo::QdrantClient::UpsertBodySize(one.vectors, 0, one.vectors.rows(), one.ids, one.payloads);
+      });
+      timed(trip.kept, [&] { client.Upsert(name, one.vectors, one.ids, one.payloads, true); });
+      timed(trip.fresh, [&] {
+        fo::QdrantClient fresh(client_options);
+        fresh.Upsert(name, one.vectors, one.ids, one.payloads, true);
+      });
+      share_kept.push_back(fast.back() / trip.kept.back());
+      share_fresh.push_back(fast.back() / trip.fresh.back());
+      // The same bytes to a path the test server does not route: cpp-httplib
+      // reads the whole body before routing, so this is the transfer alone
+      // (curl sending, the server receiving, an empty 404 back).
+      if (!real) {
+        timed(transfer, [&] {
+          try {
+            client.Request("PUT", "/__qdrant_bench_unrouted", body);
+          } catch (const fo::Error& e) {
+            if (e.code() != fo::ErrorCode::kNotFound) throw;
+          }
+        });
+      }
+      if (r % 3 == 0) {  // the slow references, every third run
+        timed(tree, [&] { g_sink = NlohmannUpsertBody(one).size(); });
+        timed(parse, [&] { g_sink = json::parse(body).size(); });
+      }
     }
-    const auto parse = Time(std::max(3, o.serial_runs / 3), [&](int) { g_sink = json::parse(body).size(); });
     const double trip_ms = Median(trip.kept);
     const double fresh_ms = Median(trip.fresh);
     serialise_ms = Median(fast);
@@ -551,7 +573,8 @@ int Main(const Options& o) {
           << "x faster than the nlohmann tree and its body " << Fixed(static_cast<double>(tree_bytes) / body_bytes, 2)
           << "x smaller. Target (serialising < 10 % of the round trip): " << (worst < 0.1 ? "met" : "NOT met")
           << " (" << Percent(serialise_ms, trip_ms) << " kept alive, " << Percent(serialise_ms, fresh_ms)
-          << " fresh)\n";
+          << " fresh, as ratios of medians; the median of the per-run ratios is " << Fixed(100 * Median(share_kept), 1)
+          << " % kept alive, " << Fixed(100 * Median(share_fresh), 1) << " % fresh)\n";
     if (!real) {
       notes << "- Upsert round trip, kept alive " << Ms(trip_ms) << " = serialise " << Ms(serialise_ms)
             << " + transfer " << Ms(Median(transfer)) << " + the server and the response "
