@@ -108,12 +108,11 @@ std::vector<std::pair<double, int64_t>> RefRanking(const Case& c, size_t q) {
   std::vector<std::pair<double, int64_t>> all;
   for (size_t i = 0; i < c.n; ++i) {
     if (!c.mask.empty() && !c.mask[i]) continue;
-    all.push_back({RefDistance(c.queries.data() + q * c.d, c.base.data() + i * c.d, c.d, c.metric),
-                   static_cast<int64_t>(i)});
+    all.push_back(
+        {RefDistance(c.queries.data() + q * c.d, c.base.data() + i * c.d, c.d, c.metric), static_cast<int64_t>(i)});
   }
-  std::stable_sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
-    return c.reverse ? a.first > b.first : a.first < b.first;
-  });
+  std::stable_sort(all.begin(), all.end(),
+                   [&](const auto& a, const auto& b) { return c.reverse ? a.first > b.first : a.first < b.first; });
   return all;
 }
 
@@ -260,9 +259,10 @@ TEST_P(ExactKnnMetricTest, EquidistantRowsKeepLowerIndex) {
     std::shuffle(row.begin(), row.end(), rng);
     for (float v : row) base.push_back(rng() % 2 ? v : -v);
   }
-  const float expected = GetParam() == Metric::kCosine       ? 1.0f
-                         : GetParam() == Metric::kDotProduct ? 0.0f
-                                                             : static_cast<float>(std::sqrt(d * (d + 1) * (2 * d + 1) / 6.0));
+  // |x|^2 = 1^2 + ... + d^2 = d (d + 1) (2d + 1) / 6.
+  float expected = static_cast<float>(std::sqrt(d * (d + 1) * (2 * d + 1) / 6.0));
+  if (GetParam() == Metric::kCosine) expected = 1.0f;
+  if (GetParam() == Metric::kDotProduct) expected = 0.0f;
   for (size_t nq : {1, 3, 12}) {
     for (bool reverse : {false, true}) {
       SCOPED_TRACE("nq=" + std::to_string(nq) + " reverse=" + std::to_string(reverse));
@@ -369,7 +369,9 @@ TEST_P(ExactKnnMetricTest, NanRowsRankLast) {
 
 INSTANTIATE_TEST_SUITE_P(AllMetrics, ExactKnnMetricTest,
                          ::testing::Values(Metric::kCosine, Metric::kDotProduct, Metric::kEuclidean),
-                         [](const ::testing::TestParamInfo<Metric>& info) { return std::string(MetricName(info.param)); });
+                         [](const ::testing::TestParamInfo<Metric>& info) {
+                           return std::string(MetricName(info.param));
+                         });
 
 TEST(ExactKnnTest, EuclideanQueryEqualToRowIsAtZero) {
   // The |q|^2 + |x|^2 - 2<q,x> expansion alone would leave ~1e-3 here.

@@ -67,8 +67,7 @@ constexpr double kMinWorkPerWorker = 1 << 21;
 
 // out[i] = <x_i, q> for rows with allowed[i] != 0 (all rows if allowed is
 // null); other entries are left untouched.
-using DotRowsFn = void (*)(const float* x, size_t rows, size_t d, const float* q, const uint8_t* allowed,
-                           float* out);
+using DotRowsFn = void (*)(const float* x, size_t rows, size_t d, const float* q, const uint8_t* allowed, float* out);
 
 float DotPortable(const float* a, const float* b, size_t d) {
   // Four independent sums so the loop is not bound by the add latency.
@@ -349,8 +348,7 @@ struct Problem {
 using WorkerTops = std::vector<std::vector<TopK>>;
 
 KeyParams KeysFor(const Problem& p, size_t query, size_t first_row) {
-  return {p.metric, p.reverse, p.query_norms[query],
-          p.base_norms == nullptr ? nullptr : p.base_norms + first_row};
+  return {p.metric, p.reverse, p.query_norms[query], p.base_norms == nullptr ? nullptr : p.base_norms + first_row};
 }
 
 // Few queries: each worker takes chunks of rows and scores every query
@@ -391,8 +389,8 @@ void ScanWithGemm(const Problem& p, int workers, WorkerTops& tops) {
       if (mask != nullptr && std::all_of(mask, mask + rows, [](uint8_t a) { return a == 0; })) continue;
       // scores (nq x rows) = queries[q0..] * base[first..]^T
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq), static_cast<int>(rows),
-                  static_cast<int>(p.d), 1.0f, p.queries + q0 * p.d, static_cast<int>(p.d),
-                  p.base + first * p.d, static_cast<int>(p.d), 0.0f, scores.data(), static_cast<int>(rows));
+                  static_cast<int>(p.d), 1.0f, p.queries + q0 * p.d, static_cast<int>(p.d), p.base + first * p.d,
+                  static_cast<int>(p.d), 0.0f, scores.data(), static_cast<int>(rows));
       for (size_t q = 0; q < nq; ++q) {
         float* row_scores = scores.data() + q * rows;
         ScoresToKeys(KeysFor(p, q0 + q, first), row_scores, rows);
@@ -439,8 +437,7 @@ void Finish(const Problem& p, int workers, WorkerTops& tops, int64_t* out_index,
         // the winners' distances are recomputed directly and re-sorted.
         const float sign = p.reverse ? -1.0f : 1.0f;
         for (size_t j = 0; j < m; ++j) {
-          float dist = static_cast<float>(
-              std::sqrt(SquaredL2(p.queries + q * p.d, p.base + all[j].index * p.d, p.d)));
+          float dist = static_cast<float>(std::sqrt(SquaredL2(p.queries + q * p.d, p.base + all[j].index * p.d, p.d)));
           all[j].key = dist == dist ? sign * dist : kInf;
         }
         std::sort(all.begin(), all.begin() + m, Before);
@@ -478,8 +475,8 @@ void RowNorms(const float* x, size_t n, size_t d, float* out) {
   });
 }
 
-void ExactKnn(const float* base, const float* base_norms, size_t n, size_t d, const float* queries, size_t nq,
-              size_t k, Metric metric, bool reverse, const uint8_t* allowed, int64_t* out_index, float* out_dist) {
+void ExactKnn(const float* base, const float* base_norms, size_t n, size_t d, const float* queries, size_t nq, size_t k,
+              Metric metric, bool reverse, const uint8_t* allowed, int64_t* out_index, float* out_dist) {
   if (nq == 0 || k == 0) return;
   // Norms are required by the contract for cosine and euclidean; computing
   // them here keeps a caller's omission from crashing.
