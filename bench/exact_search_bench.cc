@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "similarity/exact_knn.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -33,6 +34,13 @@
 #endif
 
 namespace {
+
+using fo::bench::CpuModel;
+using fo::bench::CpusAvailable;
+using fo::bench::Fixed;
+using fo::bench::LoadAverage;
+using fo::bench::Ms;
+using fo::bench::SplitMix;
 
 using fo::internal::Metric;
 using Clock = std::chrono::steady_clock;
@@ -91,32 +99,6 @@ Options ParseArgs(int argc, char** argv) {
 // ---------------------------------------------------------------------------
 // Machine.
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  }
-  return "unknown";
-}
-
-int CpusAvailable() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
-  return static_cast<int>(std::thread::hardware_concurrency());
-}
-
-// The 1/5/15-minute load averages: these machines are shared, and a load
-// above the CPU count means the timings below are inflated.
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? "(unset)" : v;
@@ -125,13 +107,6 @@ std::string Env(const char* name) {
 // ---------------------------------------------------------------------------
 // Data: uniform in [-1, 1), from splitmix64 seeded per 64Ki-value chunk so the
 // values do not depend on how many threads fill them.
-
-uint64_t SplitMix(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // fn(t) for t in [0, threads), the caller running t = 0.
 void RunThreads(int threads, const std::function<void(int)>& fn) {
@@ -243,18 +218,6 @@ Stats Time(int runs, const std::function<void(int)>& fn) {
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   return Summarise(ms);
-}
-
-std::string Ms(double ms) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), ms < 10 ? "%.2f ms" : ms < 100 ? "%.1f ms" : "%.0f ms", ms);
-  return buf;
-}
-
-std::string Fixed(double v, int digits) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
 }
 
 // ---------------------------------------------------------------------------

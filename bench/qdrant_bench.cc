@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "fo/error.h"
 #include "fo/matrix.h"
 #include "fo/object_id.h"
@@ -42,6 +43,13 @@
 extern char** environ;
 
 namespace {
+
+using fo::bench::CpuModel;
+using fo::bench::CpusAvailable;
+using fo::bench::Fixed;
+using fo::bench::LoadAverage;
+using fo::bench::Ms;
+using fo::bench::SplitMix;
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -121,33 +129,6 @@ Options ParseArgs(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------
-// Machine.
-
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  }
-  return "unknown";
-}
-
-int CpusAvailable() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
-  return static_cast<int>(std::thread::hardware_concurrency());
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-// ---------------------------------------------------------------------------
 // The test server, as a child process on a free port.
 
 class TestServer {
@@ -213,13 +194,6 @@ class TestServer {
 // Data: rows uniform in [-1, 1) then normalised to unit length, like the
 // embeddings FiftyOne indexes with the cosine metric (their values, around
 // 1/sqrt(D), take ~10-11 characters each as shortest float text).
-
-uint64_t SplitMix(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 fo::Matrix RandomUnitRows(size_t rows, size_t dim, uint64_t seed) {
   fo::Matrix m(rows, dim);
@@ -288,19 +262,7 @@ double Median(std::vector<double> v) {
 
 double Best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
-std::string Ms(double ms) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), ms < 1 ? "%.3f ms" : ms < 10 ? "%.2f ms" : ms < 100 ? "%.1f ms" : "%.0f ms", ms);
-  return buf;
-}
-
 std::string MedianBest(const std::vector<double>& ms) { return Ms(Median(ms)) + " (" + Ms(Best(ms)) + ")"; }
-
-std::string Fixed(double v, int digits) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
 
 std::string Percent(double part, double whole) {
   const double pct = 100 * part / whole;
