@@ -8,6 +8,7 @@
 #include "fo/error.h"
 #include "fo/model.h"
 #include "fo/object_id.h"
+#include "models/embeddings_field.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
 
@@ -56,9 +57,7 @@ void CheckPatchesField(const Dataset& dataset, const std::string& field) {
 // are left out.
 EmbeddingsResult VectorsFromField(const View& view, const std::string& field, const std::string& patches_field) {
   EmbeddingsResult out;
-  std::string attr = field;
-  std::string prefix = patches_field + ".detections.";
-  if (!patches_field.empty() && attr.rfind(prefix, 0) == 0) attr = attr.substr(prefix.size());
+  std::string attr = internal::LabelAttribute(field, patches_field);
   bool found_any = false;
   for (const Sample& s : view.Samples()) {
     if (patches_field.empty()) {
@@ -119,23 +118,6 @@ EmbeddingsResult VectorsFromMatrix(const Dataset& dataset, Matrix m, const std::
   }
   out.embeddings = std::move(m);
   return out;
-}
-
-void StoreField(const Dataset& dataset, const EmbeddingsResult& e, const std::string& field, const std::string& patches_field) {
-  std::map<std::string, Value> values;
-  for (size_t i = 0; i < e.embeddings.rows(); ++i) {
-    auto row = e.embeddings.row(i);
-    values[patches_field.empty() ? e.sample_ids[i] : e.label_ids[i]] = FloatVector(row.begin(), row.end());
-  }
-  std::string attr = field;
-  std::string prefix = patches_field + ".detections.";
-  if (!patches_field.empty() && attr.rfind(prefix, 0) == 0) attr = attr.substr(prefix.size());
-  Dataset ds = dataset;
-  if (patches_field.empty()) {
-    ds.SetValues(field, values);
-  } else {
-    ds.SetLabelValues(patches_field, attr, values);
-  }
 }
 
 }  // namespace
@@ -212,7 +194,7 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
     index->AttachToRun(run_id);
   }
   if (vectors && vectors->embeddings.rows() > 0) {
-    if (model && !o.embeddings_field.empty()) StoreField(dataset, *vectors, o.embeddings_field, o.patches_field);
+    if (model && !o.embeddings_field.empty()) internal::StoreEmbeddings(dataset, *vectors, o.embeddings_field, o.patches_field);
     index->AddToIndex(vectors->embeddings, vectors->sample_ids, vectors->label_ids);
   }
   if (run_id != 0) {

@@ -7,6 +7,7 @@
 #include "fo/dataset.h"
 #include "fo/embeddings.h"
 #include "fo/error.h"
+#include "models/embeddings_field.h"
 
 namespace fo {
 
@@ -71,24 +72,30 @@ void Embed(Model& model, std::vector<Item>& items, EmbeddingsResult* out) {
   }
 }
 
-void Store(const View& view, const EmbeddingsResult& r, const ComputeEmbeddingsOptions& o) {
-  Dataset dataset = Dataset::Load(view.database(), view.dataset_name());
+}  // namespace
+
+namespace internal {
+
+std::string LabelAttribute(const std::string& field, const std::string& patches_field) {
+  std::string prefix = patches_field + ".detections.";
+  return field.rfind(prefix, 0) == 0 ? field.substr(prefix.size()) : field;
+}
+
+void StoreEmbeddings(Dataset dataset, const EmbeddingsResult& r, const std::string& field,
+                     const std::string& patches_field) {
   std::map<std::string, Value> values;
   for (size_t i = 0; i < r.embeddings.rows(); ++i) {
     auto row = r.embeddings.row(i);
-    values[o.patches_field.empty() ? r.sample_ids[i] : r.label_ids[i]] = FloatVector(row.begin(), row.end());
+    values[patches_field.empty() ? r.sample_ids[i] : r.label_ids[i]] = FloatVector(row.begin(), row.end());
   }
-  if (o.patches_field.empty()) {
-    dataset.SetValues(o.embeddings_field, values);
-    return;
+  if (patches_field.empty()) {
+    dataset.SetValues(field, values);
+  } else {
+    dataset.SetLabelValues(patches_field, LabelAttribute(field, patches_field), values);
   }
-  std::string attr = o.embeddings_field;
-  std::string prefix = o.patches_field + ".detections.";
-  if (attr.rfind(prefix, 0) == 0) attr = attr.substr(prefix.size());
-  dataset.SetLabelValues(o.patches_field, attr, values);
 }
 
-}  // namespace
+}  // namespace internal
 
 EmbeddingsResult ComputeEmbeddings(const View& samples, Model& model, const ComputeEmbeddingsOptions& options) {
   size_t batch_size = std::max<size_t>(1, options.batch_size);
@@ -100,7 +107,9 @@ EmbeddingsResult ComputeEmbeddings(const View& samples, Model& model, const Comp
     std::vector<Item> items = ItemsOf(batch, options);
     Embed(model, items, &out);
   }
-  if (!options.embeddings_field.empty()) Store(samples, out, options);
+  if (!options.embeddings_field.empty())
+    internal::StoreEmbeddings(Dataset::Load(samples.database(), samples.dataset_name()), out, options.embeddings_field,
+                              options.patches_field);
   return out;
 }
 
