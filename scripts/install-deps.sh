@@ -17,9 +17,12 @@ PACKAGES=(
   libcurl4-openssl-dev      # Qdrant REST client (HTTP/HTTPS)
   libicu-dev                # Unicode properties and lower-casing (CLIP tokenizer)
   zlib1g-dev                # reading the gzipped CLIP BPE vocabulary
+  libtorch-dev              # TorchScript models (CLIP) on CPU
+  libssl-dev                # SHA-256 of model zoo downloads
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks
   python3-numpy python3-faiss  # benchmark peer (faiss IndexFlatIP) and .npy fixtures
+  python3-torch python3-pil    # benchmark peer for models (PyTorch + PIL preprocessing) and the ViT-B/32-sized test archive
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "fo/error.h"
 #include "test_support.h"
@@ -154,6 +157,155 @@ TEST(ImageTest, ReadImageSizeFollowsExifOrientation) {
   EXPECT_EQ(ReadImageSize(dir.File("rotated.jpg")), std::make_pair(20, 40));
 }
 
+// A PNG file written by hand (so no encoder of ours is involved): raw
+// samples (big-endian when 16-bit) of one colour type, optionally with an
+// eXIf chunk holding an EXIF orientation. The zlib stream uses stored blocks.
+uint32_t Crc32(const std::string& bytes) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char b : bytes) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+std::string BigEndian32(uint32_t v) {
+  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+
+std::string PngChunk(const std::string& type, const std::string& data) {
+  return BigEndian32(static_cast<uint32_t>(data.size())) + type + data + BigEndian32(Crc32(type + data));
+}
+
+std::string TiffWithOrientation(int orientation) {
+  return std::string("MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00", 19) +
+         char(orientation) + std::string(6, '\0');
+}
+
+std::string PngFile(int width, int height, int color_type, int bit_depth, const std::vector<uint16_t>& samples,
+                    int orientation = 0) {
+  const int channels = color_type == 0 ? 1 : color_type == 2 ? 3 : color_type == 4 ? 2 : 4;
+  std::string raw;
+  for (int y = 0; y < height; ++y) {
+    raw += '\0';  // filter: none
+    for (int i = 0; i < width * channels; ++i) {
+      uint16_t v = samples[static_cast<size_t>(y) * width * channels + i];
+      if (bit_depth == 16) raw += char(v >> 8);
+      raw += char(v);
+    }
+  }
+  std::string zlib = "\x78\x01";
+  for (size_t pos = 0; pos < raw.size() || pos == 0; pos += 65535) {
+    const size_t n = std::min<size_t>(65535, raw.size() - pos);
+    zlib += char(pos + n >= raw.size() ? 1 : 0);
+    zlib += {char(n), char(n >> 8), char(~n), char(~n >> 8)};
+    zlib += raw.substr(pos, n);
+  }
+  uint32_t a = 1, b = 0;
+  for (unsigned char c : raw) a = (a + c) % 65521, b = (b + a) % 65521;
+  zlib += BigEndian32((b << 16) | a);
+  std::string ihdr = BigEndian32(width) + BigEndian32(height) + char(bit_depth) + char(color_type) + std::string(3, '\0');
+  std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + PngChunk("IHDR", ihdr);
+  if (orientation) png += PngChunk("eXIf", TiffWithOrientation(orientation));
+  return png + PngChunk("IDAT", zlib) + PngChunk("IEND", "");
+}
+
+// Samples of a w x h RGBA image: R = x, G = y, B = 7, A = 10 * x + y.
+std::vector<uint16_t> CoordinateRgba(int width, int height) {
+  std::vector<uint16_t> s;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) s.insert(s.end(), {uint16_t(x), uint16_t(y), 7, uint16_t(10 * x + y)});
+  }
+  return s;
+}
+
+TEST(ImageTest, KeepsAlphaOfPngAndDropsItWhenOpaque) {
+  TempDir dir;
+  testing::WriteFile(dir.File("rgba.png"), PngFile(5, 3, 6, 8, CoordinateRgba(5, 3)));
+  Image image = LoadImage(dir.File("rgba.png"));
+  ASSERT_EQ(image.alpha.size(), 15u);
+  EXPECT_EQ(image.alpha[1 * 5 + 4], 41);
+  EXPECT_EQ(image.pixel(4, 1)[0], 4);
+  EXPECT_EQ(image.pixel(4, 1)[1], 1);
+  EXPECT_EQ(image.pixel(4, 1)[2], 7);
+  std::vector<uint16_t> opaque = CoordinateRgba(5, 3);
+  for (size_t i = 3; i < opaque.size(); i += 4) opaque[i] = 255;
+  testing::WriteFile(dir.File("opaque.png"), PngFile(5, 3, 6, 8, opaque));
+  Image flat = LoadImage(dir.File("opaque.png"));
+  EXPECT_FALSE(flat.has_alpha());
+  EXPECT_EQ(flat.rgb, image.rgb);
+  SaveImage(image, dir.File("saved.png"));  // alpha is not written
+  EXPECT_FALSE(LoadImage(dir.File("saved.png")).has_alpha());
+  EXPECT_EQ(LoadImage(dir.File("saved.png")).rgb, image.rgb);
+}
+
+TEST(ImageTest, GrayAlphaAndSixteenBitPngs) {
+  TempDir dir;
+  // Gray + alpha: the gray is replicated, the alpha kept.
+  testing::WriteFile(dir.File("la.png"), PngFile(2, 1, 4, 8, {50, 128, 200, 0}));
+  Image la = LoadImage(dir.File("la.png"));
+  EXPECT_EQ(la.rgb, (std::vector<uint8_t>{50, 50, 50, 200, 200, 200}));
+  EXPECT_EQ(la.alpha, (std::vector<uint8_t>{128, 0}));
+  // 16-bit: the high byte, as IMREAD_COLOR gives (0x12ff -> 0x12, not 0x13).
+  testing::WriteFile(dir.File("rgba16.png"), PngFile(1, 1, 6, 16, {0x12ff, 0xff00, 0x0080, 0x8000}));
+  Image rgba16 = LoadImage(dir.File("rgba16.png"));
+  EXPECT_EQ(rgba16.rgb, (std::vector<uint8_t>{0x12, 0xff, 0x00}));
+  EXPECT_EQ(rgba16.alpha, (std::vector<uint8_t>{0x80}));
+  testing::WriteFile(dir.File("gray16.png"), PngFile(2, 1, 0, 16, {0xabcd, 0x0100}));
+  EXPECT_EQ(LoadImage(dir.File("gray16.png")).rgb, (std::vector<uint8_t>{0xab, 0xab, 0xab, 1, 1, 1}));
+}
+
+// OpenCV's imread turns PNGs by their eXIf orientation too; LoadImage must do
+// the same with the alpha plane, and ReadImageSize must agree. Orientation o
+// maps a source pixel to the displayed image as the EXIF spec says.
+TEST(ImageTest, PngExifOrientationTurnsColourAndAlpha) {
+  TempDir dir;
+  const int w = 5, h = 3;
+  for (int o = 1; o <= 8; ++o) {
+    const std::string path = dir.File(std::to_string(o) + "_oriented.png");
+    testing::WriteFile(path, PngFile(w, h, 6, 8, CoordinateRgba(w, h), o));
+    Image image = LoadImage(path);
+    const bool transposed = o >= 5;
+    ASSERT_EQ(image.width, transposed ? h : w) << o;
+    ASSERT_EQ(image.height, transposed ? w : h) << o;
+    EXPECT_EQ(ReadImageSize(path), std::make_pair(image.width, image.height)) << o;
+    ASSERT_EQ(image.alpha.size(), static_cast<size_t>(w * h)) << o;
+    for (int y = 0; y < image.height; ++y) {
+      for (int x = 0; x < image.width; ++x) {
+        // (sx, sy): the source pixel shown at (x, y).
+        int sx = x, sy = y;
+        switch (o) {
+          case 2: sx = w - 1 - x; break;
+          case 3: sx = w - 1 - x, sy = h - 1 - y; break;
+          case 4: sy = h - 1 - y; break;
+          case 5: sx = y, sy = x; break;
+          case 6: sx = y, sy = h - 1 - x; break;
+          case 7: sx = w - 1 - y, sy = h - 1 - x; break;
+          case 8: sx = w - 1 - y, sy = x; break;
+        }
+        ASSERT_EQ(image.pixel(x, y)[0], sx) << o << " at " << x << "," << y;
+        ASSERT_EQ(image.pixel(x, y)[1], sy) << o << " at " << x << "," << y;
+        ASSERT_EQ(image.alpha[static_cast<size_t>(y) * image.width + x], 10 * sx + sy) << o;
+      }
+    }
+  }
+}
+
+TEST(ImageTest, CropPatchCropsAlpha) {
+  Image image = CoordinateImage(200, 100);
+  image.alpha.resize(200 * 100);
+  for (int y = 0; y < 100; ++y) {
+    for (int x = 0; x < 200; ++x) image.alpha[y * 200 + x] = static_cast<uint8_t>(x + y);
+  }
+  Image patch = CropPatch(image, {0.1049, 0.2049, 0.3, 0.4});  // [20, 80) x [20, 60)
+  ASSERT_EQ(patch.alpha.size(), static_cast<size_t>(patch.width) * patch.height);
+  EXPECT_EQ(patch.alpha.front(), 40);
+  EXPECT_EQ(patch.alpha.back(), 79 + 59);
+  EXPECT_EQ(patch.alpha[1 * patch.width + 2], 22 + 21);
+  Image opaque = CropPatch(CoordinateImage(200, 100), {0, 0, 1, 1});
+  EXPECT_FALSE(opaque.has_alpha());
+}
+
 TEST(ImageTest, SaveFailuresAreIOErrors) {
   TempDir dir;
   Image image = CoordinateImage(4, 4);
@@ -229,6 +381,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, CropPatchTest, ::testing::ValuesIn(kCropCases),
 TEST(ImageTest, CropPatchRejectsMalformedImage) {
   Image bad{10, 10, std::vector<uint8_t>(5)};
   EXPECT_EQ(CodeOf([&] { CropPatch(bad, {0, 0, 1, 1}); }), ErrorCode::kInvalidArgument);
+  Image bad_alpha = CoordinateImage(10, 10);
+  bad_alpha.alpha.resize(99);
+  EXPECT_EQ(CodeOf([&] { CropPatch(bad_alpha, {0, 0, 1, 1}); }), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -42,10 +42,13 @@ struct ComputeSimilarityOptions {
   std::string embeddings_field;
   // (d) nothing: an empty index to fill later with AddToIndex.
   bool no_embeddings = false;
-  // (c) a model name from the registry (also recorded for prompts).
+  // (c) a model: a registry or zoo name, or the path of a TorchScript file,
+  //     with its kwargs (both recorded in the run, for prompts).
   std::string model;
   nlohmann::json model_kwargs = nlohmann::json::object();
   size_t batch_size = 32;
+  size_t num_workers = 0;          // see ComputeEmbeddingsOptions
+  std::optional<bool> progress;    // see ComputeEmbeddingsOptions
   bool skip_failures = true;
   bool force_square = false;
   std::optional<double> alpha;

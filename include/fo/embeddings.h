@@ -20,6 +20,12 @@ struct ComputeEmbeddingsOptions {
   // A Detections field: embed each detection's crop instead of the image.
   std::string patches_field;
   size_t batch_size = 32;
+  // Threads that decode, crop and preprocess (Model::PrepareImage) the next
+  // batches while the model runs the current one. 0: one per core.
+  size_t num_workers = 0;
+  // A progress bar (count, rate, ETA) on stderr. Unset: only when stderr is
+  // a terminal.
+  std::optional<bool> progress;
   // Skip (with a warning on stderr) images that cannot be read, instead of
   // throwing. Skipped samples are absent from the result.
   bool skip_failures = false;

@@ -2,10 +2,12 @@
 // models, text prompts) to fixed-size float vectors. Models are created by
 // name through the registry; a model is one source file that implements this
 // interface and registers a factory (see docs/architecture.md).
-// A Model is not required to be thread-safe: use one per thread.
+// A Model is not required to be thread-safe (PrepareImage excepted): use one
+// per thread.
 #ifndef FO_MODEL_H_
 #define FO_MODEL_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,10 +25,19 @@ class Model {
   virtual const std::string& name() const = 0;
   virtual size_t dimension() const = 0;
   virtual bool supports_prompts() const { return false; }
+  // The model's own image preprocessing (resize, crop...), split out so that
+  // compute_embeddings can run it on worker threads while the previous batch
+  // is in the model. Must be thread-safe and idempotent: EmbedImages accepts
+  // prepared and unprepared images alike. Default: the image unchanged.
+  virtual Image PrepareImage(const Image& image) const { return image; }
   // One row per image, dimension() columns.
   virtual Matrix EmbedImages(const std::vector<Image>& images) = 0;
   // One row per prompt. Default: throws kUnimplemented.
   virtual Matrix EmbedPrompts(const std::vector<std::string>& prompts);
+  // The token ids EmbedPrompts feeds the model for each prompt (CLIP: start
+  // and end tokens, zero padding to the context length). Default: throws
+  // kUnimplemented.
+  virtual std::vector<std::vector<int64_t>> TokenizePrompts(const std::vector<std::string>& prompts);
 };
 
 struct ModelInfo {

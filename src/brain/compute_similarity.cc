@@ -177,6 +177,8 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
     ComputeEmbeddingsOptions eo;
     eo.patches_field = o.patches_field;
     eo.batch_size = o.batch_size;
+    eo.num_workers = o.num_workers;
+    eo.progress = o.progress;
     eo.skip_failures = o.skip_failures;
     eo.force_square = o.force_square;
     eo.alpha = o.alpha;

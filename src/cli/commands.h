@@ -19,6 +19,10 @@ void AddSimilarityCommands(CLI::App& brain);
 void AddDemoCommand(CLI::App& app);
 // fo brain add-to-index|remove-from-index|get-embeddings|index-info, fo qdrant collections
 void AddIndexCommands(CLI::App& app, CLI::App& brain);
+// fo embeddings compute|text
+void AddEmbeddingsCommands(CLI::App& app);
+// fo zoo models list|download|info
+void AddZooCommands(CLI::App& app);
 
 }  // namespace fo::cli
 

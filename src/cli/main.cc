@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   fo::cli::AddBrainRunCommands(*brain);
   fo::cli::AddDemoCommand(app);
   fo::cli::AddIndexCommands(app, *brain);
+  fo::cli::AddEmbeddingsCommands(app);
+  fo::cli::AddZooCommands(app);
 
   try {
     app.parse(argc, argv);

@@ -49,7 +49,11 @@ void AddComputeSimilarity(CLI::App& brain) {
   cmd->add_option("NAME", args->dataset, "Dataset name")->required();
   cmd->add_option("--brain-key", o.brain_key, "Key to register the run under")->required();
   cmd->add_option("--backend", o.backend, "Similarity backend (default: the brain config's)");
-  cmd->add_option("--model", o.model, "Embedding model name from the registry");
+  cmd->add_option("--model", o.model, "Embedding model: a name (fo zoo models list) or a TorchScript file");
+  AddAssignmentOption(*cmd, "--model-kwarg", &o.model_kwargs,
+                      "Model option KEY=VALUE, recorded in the run (image_size, mean, std, tokenizer_path...)");
+  cmd->add_option("--batch-size", o.batch_size, "Images per model call")->check(CLI::PositiveNumber);
+  cmd->add_option("--num-workers", o.num_workers, "Image decoding threads (default: one per core)");
   CLI::Option* embeddings = cmd->add_option("--embeddings", args->embeddings_path, "N x D .npy of vectors");
   CLI::Option* ids = cmd->add_option("--ids", args->ids_path, "Text file, one id per row of --embeddings");
   CLI::Option* field =
@@ -60,9 +64,7 @@ void AddComputeSimilarity(CLI::App& brain) {
   embeddings->excludes(field)->excludes(none);
   field->excludes(none);
   cmd->add_option("--patches-field", o.patches_field, "Detections field: index one vector per detection");
-  // Backend flags are one AddParamOption line each (--url, --api-key and
-  // --collection-name go the same way); --model-kwarg K=V would be
-  // AddAssignmentOption(*cmd, "--model-kwarg", &o.model_kwargs, ...).
+  // Backend flags are one AddParamOption line each.
   AddParamOption(*cmd, "--metric", "metric", &o.params, "Distance metric (cosine, euclidean, dotproduct...)");
   AddParamOption(*cmd, "--url", "url", &o.params, "Server URL of a remote backend (e.g. http://localhost:6333)");
   AddParamOption(*cmd, "--api-key", "api_key", &o.params, "API key of a remote backend (never stored)");
@@ -97,7 +99,7 @@ void RunSortBySimilarity(SortArgs& args) {
   if (args.k && *args.k <= 0) throw InvalidArgument("--k must be a positive integer, got " + std::to_string(*args.k));
   if (!args.vector_path.empty()) args.query.vectors = ReadNpy(args.vector_path);
   if (args.query.ids.empty() && args.query.vectors.empty() && args.query.text.empty()) {
-    throw InvalidArgument("the query is empty: give at least one id or vector");
+    throw InvalidArgument("the query is empty: give at least one id or vector, or a non-empty --text");
   }
   Dataset dataset = Dataset::Load(Database::OpenDefault(), args.dataset);
   SortBySimilarityOptions options;
@@ -124,8 +126,7 @@ void AddSortBySimilarity(CLI::App& brain) {
       "--query", [args](const std::string& ids) { args->query.ids = SplitCommaList(ids); },
       "Sample or label id, or comma-separated ids (their vectors are averaged)");
   query->add_option("--vector", args->vector_path, ".npy with one or more query vectors (averaged)");
-  // A prompt query (--text) would be one more option here bound to
-  // args->query.text; the group keeps the sources mutually exclusive.
+  query->add_option("--text", args->query.text, "Text prompt (needs a run whose model supports prompts, e.g. CLIP)");
   query->require_option(1);
   cmd->add_option_function<int64_t>(
       "-k,--k", [args](int64_t k) { args->k = k; }, "Number of results (default: all indexed)");

@@ -30,13 +30,12 @@ uint32_t ReadBigEndian(const uint8_t* p, int bytes) {
   return v;
 }
 
-// The EXIF orientation (1..8) in a JPEG APP1 payload, or 1 if there is none.
-// OpenCV rotates JPEGs by this tag when decoding, so ReadImageSize must too,
-// or a sample's metadata would disagree with the pixels its crops come from.
-int ExifOrientation(const uint8_t* p, size_t n) {
-  if (n < 14 || std::memcmp(p, "Exif\0\0", 6) != 0) return 1;
-  const uint8_t* tiff = p + 6;
-  size_t size = n - 6;
+// The orientation tag (1..8) of a TIFF-structured EXIF block, or 1 if there
+// is none. OpenCV turns JPEGs and PNGs by this tag when decoding, so
+// ReadImageSize and LoadImage must too, or a sample's metadata would disagree
+// with the pixels its crops come from.
+int TiffOrientation(const uint8_t* tiff, size_t size) {
+  if (size < 8) return 1;
   bool little = tiff[0] == 'I';
   auto read = [&](size_t off, int bytes) -> uint32_t {
     if (off + bytes > size) return 0;
@@ -56,6 +55,30 @@ int ExifOrientation(const uint8_t* p, size_t n) {
   return 1;
 }
 
+// The orientation in a JPEG APP1 payload ("Exif\0\0" + TIFF), or 1.
+int ExifOrientation(const uint8_t* p, size_t n) {
+  if (n < 14 || std::memcmp(p, "Exif\0\0", 6) != 0) return 1;
+  return TiffOrientation(p + 6, n - 6);
+}
+
+bool IsPng(const uint8_t* b, size_t n) { return n >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0; }
+
+// The orientation in a PNG's eXIf chunk (plain TIFF), 1 if there is none
+// before the image data (libpng, hence OpenCV, only looks there), nullopt if
+// the chunks run past the n bytes we have before IDAT.
+std::optional<int> PngOrientation(const uint8_t* b, size_t n) {
+  size_t pos = 8;
+  while (pos + 8 <= n) {
+    size_t len = ReadBigEndian(b + pos, 4);
+    const uint8_t* type = b + pos + 4;
+    if (std::memcmp(type, "IDAT", 4) == 0 || std::memcmp(type, "IEND", 4) == 0) return 1;
+    if (pos + 12 + len > n) return std::nullopt;
+    if (std::memcmp(type, "eXIf", 4) == 0) return TiffOrientation(b + pos + 8, len);
+    pos += 12 + len;
+  }
+  return std::nullopt;
+}
+
 // Width and height from a PNG or JPEG header without decoding the pixels;
 // nullopt for any other format or a header we do not understand, in which
 // case the caller decodes the whole file.
@@ -67,10 +90,12 @@ std::optional<std::pair<int, int>> SizeFromHeader(const std::string& path) {
   buf.resize(static_cast<size_t>(in.gcount()));
   const size_t n = buf.size();
   const uint8_t* b = buf.data();
-  if (n >= 24 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(b + 12, "IHDR", 4) == 0) {
+  if (n >= 24 && IsPng(b, n) && std::memcmp(b + 12, "IHDR", 4) == 0) {
     int w = static_cast<int>(ReadBigEndian(b + 16, 4)), h = static_cast<int>(ReadBigEndian(b + 20, 4));
-    if (w > 0 && h > 0) return std::make_pair(w, h);
-    return std::nullopt;
+    std::optional<int> orientation = PngOrientation(b, n);
+    if (w <= 0 || h <= 0 || !orientation) return std::nullopt;
+    if (*orientation >= 5) std::swap(w, h);  // orientations 5..8 transpose
+    return std::make_pair(w, h);
   }
   if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
   int orientation = 1;
@@ -134,27 +159,107 @@ void CheckImage(const Image& image, const char* what) {
     throw InvalidArgument(std::string(what) + ": image is empty or its buffer does not match " +
                           std::to_string(image.width) + "x" + std::to_string(image.height) + "x3");
   }
+  if (image.has_alpha() && image.alpha.size() != static_cast<size_t>(image.width) * image.height) {
+    throw InvalidArgument(std::string(what) + ": the alpha plane does not match " + std::to_string(image.width) +
+                          "x" + std::to_string(image.height));
+  }
 }
 
-}  // namespace
-
-Image LoadImage(const std::string& path) {
+// The whole file, for imdecode and our own header parsing: one read.
+std::vector<uint8_t> ReadFileBytes(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw DecodeError(path, fs::exists(path, ec) ? "not a regular file" : "no such file");
-  cv::Mat bgr;
-  try {
-    bgr = cv::imread(path, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    throw DecodeError(path, e.what());
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> bytes(static_cast<size_t>(fs::file_size(path, ec)));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (ec || !in || in.gcount() != static_cast<std::streamsize>(bytes.size())) throw DecodeError(path, "cannot read the file");
+  return bytes;
+}
+
+// PNG and WebP may carry alpha; they are decoded unchanged, and we convert
+// them to what IMREAD_COLOR would give plus the alpha plane. Other formats
+// keep the IMREAD_COLOR path, which also handles CMYK JPEGs.
+bool KeepsAlpha(const std::vector<uint8_t>& b) {
+  bool webp = b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 && std::memcmp(b.data() + 8, "WEBP", 4) == 0;
+  return webp || IsPng(b.data(), b.size());
+}
+
+// OpenCV's own EXIF transform (imgcodecs ExifTransform), so that an oriented
+// PNG decodes exactly as IMREAD_COLOR would have turned it.
+void ApplyOrientation(int orientation, cv::Mat& m) {
+  if (orientation >= 5) cv::transpose(m, m);
+  switch (orientation) {
+    case 2: case 6: cv::flip(m, m, 1); break;
+    case 3: case 7: cv::flip(m, m, -1); break;
+    case 4: case 8: cv::flip(m, m, 0); break;
+    default: break;
   }
-  if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
+}
+
+// 16-bit samples keep their high byte: libpng's strip_16, which is what
+// IMREAD_COLOR gives for the same file.
+cv::Mat To8Bit(const cv::Mat& m) {
+  if (m.depth() == CV_8U) return m;
+  cv::Mat out(m.rows, m.cols, CV_MAKETYPE(CV_8U, m.channels()));
+  const int n = m.cols * m.channels();
+  for (int y = 0; y < m.rows; ++y) {
+    const uint16_t* src = m.ptr<uint16_t>(y);
+    uint8_t* dst = out.ptr<uint8_t>(y);
+    for (int i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] >> 8);
+  }
+  return out;
+}
+
+// An Image from 8-bit BGR (or gray) pixels and an optional 8-bit alpha Mat;
+// an alpha plane that is opaque everywhere is dropped, because an opaque
+// image resizes exactly like one without alpha.
+Image FromBgr(const cv::Mat& bgr, const cv::Mat& alpha) {
   Image image;
   image.width = bgr.cols;
   image.height = bgr.rows;
   image.rgb.resize(static_cast<size_t>(bgr.cols) * bgr.rows * 3);
   cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, image.rgb.data());
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  cv::cvtColor(bgr, rgb, bgr.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
+  if (!alpha.empty() && cv::countNonZero(alpha != 255) > 0) {
+    image.alpha.resize(static_cast<size_t>(bgr.cols) * bgr.rows);
+    alpha.copyTo(cv::Mat(bgr.rows, bgr.cols, CV_8UC1, image.alpha.data()));
+  }
   return image;
+}
+
+Image DecodeWithAlpha(const std::vector<uint8_t>& bytes, const std::string& path) {
+  cv::Mat m = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+  if (m.empty()) throw DecodeError(path, "unsupported format or corrupt data");
+  if ((m.depth() != CV_8U && m.depth() != CV_16U) || m.channels() > 4) {
+    throw DecodeError(path, "unsupported sample type " + std::to_string(m.depth()) + " x " + std::to_string(m.channels()));
+  }
+  m = To8Bit(m);
+  if (IsPng(bytes.data(), bytes.size())) ApplyOrientation(PngOrientation(bytes.data(), bytes.size()).value_or(1), m);
+  if (m.channels() == 1 || m.channels() == 3) return FromBgr(m, cv::Mat());
+  // Gray + alpha (OpenCV gives BGRA for those PNGs, but be safe) or BGRA.
+  std::vector<cv::Mat> planes;
+  cv::split(m, planes);
+  cv::Mat alpha = planes.back();
+  planes.pop_back();
+  cv::Mat color;
+  cv::merge(planes, color);
+  return FromBgr(color, alpha);
+}
+
+}  // namespace
+
+Image LoadImage(const std::string& path) {
+  std::vector<uint8_t> bytes = ReadFileBytes(path);
+  try {
+    if (KeepsAlpha(bytes)) return DecodeWithAlpha(bytes, path);
+    // Everything else (JPEG above all) decodes as it always has: IMREAD_COLOR
+    // turns JPEGs by their EXIF orientation and converts CMYK and gray.
+    cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
+    return FromBgr(bgr, cv::Mat());
+  } catch (const cv::Exception& e) {
+    throw DecodeError(path, e.what());
+  }
 }
 
 std::pair<int, int> ReadImageSize(const std::string& path) {
@@ -213,6 +318,13 @@ Image CropPatch(const Image& image, const std::array<double, 4>& box, bool force
   for (int y = y1; y < y2; ++y) {
     std::memcpy(patch.rgb.data() + static_cast<size_t>(y - y1) * patch.width * 3, image.pixel(x1, y),
                 static_cast<size_t>(patch.width) * 3);
+  }
+  if (image.has_alpha()) {
+    patch.alpha.resize(static_cast<size_t>(patch.width) * patch.height);
+    for (int y = y1; y < y2; ++y) {
+      std::memcpy(patch.alpha.data() + static_cast<size_t>(y - y1) * patch.width,
+                  image.alpha.data() + static_cast<size_t>(y) * width + x1, static_cast<size_t>(patch.width));
+    }
   }
   return patch;
 }

@@ -15,6 +15,9 @@ void RegisterBuiltinModels();
 // color_gradient_descriptor.cc: "color-gradient-descriptor".
 void RegisterColorGradientDescriptor();
 
+// torchscript/torchscript_model.cc: "clip-vit-base32-torch" (declared in
+// torchscript/torch_models.h, which keeps torch's headers out of this one).
+
 }  // namespace fo::internal
 
 #endif  // FO_MODELS_BUILTIN_MODELS_H_

@@ -1,12 +1,16 @@
-// compute_embeddings: decodes the view's images in batches (decoding on
-// worker threads) and runs the model on each batch, or on each detection's
-// crop with patches_field.
-#include <future>
+// compute_embeddings: worker threads decode, crop and preprocess the view's
+// images a couple of batches ahead while the model runs the current batch
+// (on images, or on each detection's crop with patches_field).
+#include <algorithm>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "fo/dataset.h"
 #include "fo/embeddings.h"
 #include "fo/error.h"
+#include "core/progress.h"
 #include "models/embeddings_field.h"
 
 namespace fo {
@@ -20,44 +24,98 @@ struct Item {
   Image image;
 };
 
-// Decodes the samples' images in parallel; failures are nullopt plus a reason.
-std::vector<std::optional<Image>> DecodeAll(const std::vector<Sample>& samples, std::vector<std::string>* errors) {
-  std::vector<std::future<Image>> futures;
-  for (const auto& s : samples) futures.push_back(std::async(std::launch::async, [&s] { return LoadImage(s.filepath); }));
-  std::vector<std::optional<Image>> out;
-  for (auto& f : futures) {
-    try {
-      out.emplace_back(f.get());
-      errors->emplace_back();
-    } catch (const Error& e) {
-      out.emplace_back(std::nullopt);
-      errors->emplace_back(e.what());
+// What a worker made of one sample: its model inputs, or why it failed.
+struct Prepared {
+  std::vector<Item> items;
+  std::string error;
+};
+
+// Decodes, crops and preprocesses one sample. Runs on worker threads, so it
+// touches nothing shared but the (thread-safe) PrepareImage.
+Prepared PrepareSample(const Sample& s, const Model& model, const ComputeEmbeddingsOptions& o) {
+  Prepared out;
+  Image image;
+  try {
+    image = LoadImage(s.filepath);
+    if (o.patches_field.empty()) {
+      out.items.push_back({s.id, "", model.PrepareImage(image)});
+      return out;
     }
+    auto it = s.label_fields.find(o.patches_field);
+    if (it == s.label_fields.end()) return out;
+    for (const auto& d : it->second.detections)
+      out.items.push_back({s.id, d.id, model.PrepareImage(CropPatch(image, d.bounding_box, o.force_square, o.alpha))});
+  } catch (const Error& e) {
+    out.items.clear();
+    out.error = e.what();
   }
   return out;
 }
 
-std::vector<Item> ItemsOf(const std::vector<Sample>& batch, const ComputeEmbeddingsOptions& o) {
-  std::vector<std::string> errors;
-  std::vector<std::optional<Image>> images = DecodeAll(batch, &errors);
-  std::vector<Item> items;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!images[i]) {
-      if (!o.skip_failures) throw InvalidArgument(errors[i] + " (pass skip_failures to skip unreadable images)");
-      std::cerr << "warning: skipping sample " << batch[i].id << ": " << errors[i] << "\n";
-      continue;
-    }
-    if (o.patches_field.empty()) {
-      items.push_back({batch[i].id, "", std::move(*images[i])});
-      continue;
-    }
-    auto it = batch[i].label_fields.find(o.patches_field);
-    if (it == batch[i].label_fields.end()) continue;
-    for (const auto& d : it->second.detections)
-      items.push_back({batch[i].id, d.id, CropPatch(*images[i], d.bounding_box, o.force_square, o.alpha)});
+// Prepares samples in order on `workers` threads, at most `lookahead`
+// samples ahead of the consumer (bounding memory), so that decoding and
+// resizing overlap the model's work on earlier batches.
+class PreparePipeline {
+ public:
+  PreparePipeline(const std::vector<Sample>& samples, const Model& model, const ComputeEmbeddingsOptions& o,
+                  size_t workers, size_t lookahead)
+      : samples_(samples), model_(model), options_(o), results_(samples.size()), ready_(samples.size(), false),
+        lookahead_(std::max<size_t>(1, lookahead)) {
+    workers = std::clamp<size_t>(workers, 1, std::max<size_t>(1, samples.size()));
+    for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { Work(); });
   }
-  return items;
-}
+  ~PreparePipeline() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    more_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Blocks until sample i is prepared; moves it out. Call with i = 0, 1, ...
+  Prepared Take(size_t i) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return ready_[i]; });
+    consumed_ = i + 1;
+    more_.notify_all();
+    return std::move(results_[i]);
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      size_t i;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        more_.wait(lock, [&] { return stop_ || next_ >= samples_.size() || next_ < consumed_ + lookahead_; });
+        if (stop_ || next_ >= samples_.size()) return;
+        i = next_++;
+      }
+      Prepared p = PrepareSample(samples_[i], model_, options_);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        results_[i] = std::move(p);
+        ready_[i] = true;
+      }
+      done_.notify_all();
+    }
+  }
+
+  const std::vector<Sample>& samples_;
+  const Model& model_;
+  const ComputeEmbeddingsOptions& options_;
+  std::vector<Prepared> results_;
+  std::vector<bool> ready_;
+  const size_t lookahead_;
+  std::mutex mu_;
+  std::condition_variable more_;  // a worker may claim another sample
+  std::condition_variable done_;  // a sample is ready
+  size_t next_ = 0;
+  size_t consumed_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
 
 void Embed(Model& model, std::vector<Item>& items, EmbeddingsResult* out) {
   if (items.empty()) return;
@@ -71,6 +129,8 @@ void Embed(Model& model, std::vector<Item>& items, EmbeddingsResult* out) {
     if (!items[i].label_id.empty()) out->label_ids.push_back(items[i].label_id);
   }
 }
+
+size_t DefaultWorkers() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 }  // namespace
 
@@ -98,15 +158,32 @@ void StoreEmbeddings(Dataset dataset, const EmbeddingsResult& r, const std::stri
 }  // namespace internal
 
 EmbeddingsResult ComputeEmbeddings(const View& samples, Model& model, const ComputeEmbeddingsOptions& options) {
-  size_t batch_size = std::max<size_t>(1, options.batch_size);
+  const size_t batch_size = std::max<size_t>(1, options.batch_size);
   std::vector<Sample> all = samples.Samples();
   EmbeddingsResult out;
-  for (size_t start = 0; start < all.size(); start += batch_size) {
-    std::vector<Sample> batch(all.begin() + static_cast<std::ptrdiff_t>(start),
-                              all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), start + batch_size)));
-    std::vector<Item> items = ItemsOf(batch, options);
-    Embed(model, items, &out);
+  internal::ProgressBar progress("embeddings", all.size(), options.progress.value_or(internal::StderrIsTerminal()));
+  {
+    // Two batches ahead: the next one is ready when the model finishes.
+    PreparePipeline pipeline(all, model, options, options.num_workers ? options.num_workers : DefaultWorkers(),
+                             2 * batch_size);
+    std::vector<Item> batch;
+    size_t reported = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      Prepared p = pipeline.Take(i);
+      if (!p.error.empty()) {
+        if (!options.skip_failures) throw InvalidArgument(p.error + " (pass skip_failures to skip unreadable images)");
+        std::cerr << "warning: skipping sample " << all[i].id << ": " << p.error << "\n";
+      }
+      for (Item& item : p.items) batch.push_back(std::move(item));
+      if ((i + 1) % batch_size == 0 || i + 1 == all.size()) {
+        Embed(model, batch, &out);
+        batch.clear();
+        progress.Add(i + 1 - reported);
+        reported = i + 1;
+      }
+    }
   }
+  progress.Finish();
   if (!options.embeddings_field.empty())
     internal::StoreEmbeddings(Dataset::Load(samples.database(), samples.dataset_name()), out, options.embeddings_field,
                               options.patches_field);

@@ -8,11 +8,15 @@
 #include "fo/error.h"
 #include "fo/model.h"
 #include "models/builtin_models.h"
+#include "torchscript/torch_models.h"
 
 namespace fo {
 namespace internal {
 
-void RegisterBuiltinModels() { RegisterColorGradientDescriptor(); }
+void RegisterBuiltinModels() {
+  RegisterColorGradientDescriptor();
+  RegisterTorchModels();
+}
 
 }  // namespace internal
 
@@ -55,6 +59,10 @@ Matrix Model::EmbedPrompts(const std::vector<std::string>& prompts) {
   throw Unimplemented("model '" + name() + "' does not support prompts");
 }
 
+std::vector<std::vector<int64_t>> Model::TokenizePrompts(const std::vector<std::string>& prompts) {
+  throw Unimplemented("model '" + name() + "' does not support prompts");
+}
+
 void RegisterModel(const ModelInfo& info, ModelFactory factory) {
   if (info.name.empty()) throw InvalidArgument("a model needs a name");
   if (!factory) throw InvalidArgument("model '" + info.name + "' has no factory");
@@ -73,12 +81,17 @@ std::unique_ptr<Model> LoadModel(const std::string& name, const nlohmann::json& 
     Registry& r = GetRegistry();
     std::lock_guard<std::mutex> lock(r.mu);
     auto it = r.entries.find(name);
-    if (it == r.entries.end()) {
+    if (it == r.entries.end() && internal::IsTorchScriptPath(name)) {
+      // Bring your own model: a TorchScript file given by path.
+      factory = [name](const nlohmann::json& kwargs) { return internal::LoadTorchScriptModel(name, kwargs, name); };
+    } else if (it == r.entries.end()) {
       std::string names;
       for (const auto& [known, entry] : r.entries) names += (names.empty() ? "" : ", ") + known;
-      throw NotFound("unknown model '" + name + "'; available models are [" + names + "]");
+      throw NotFound("unknown model '" + name + "'; available models are [" + names +
+                     "], or give the path of a TorchScript file");
+    } else {
+      factory = it->second.factory;
     }
-    factory = it->second.factory;
   }
   // Outside the lock: a factory may be slow (loading weights) or may itself
   // consult the registry.

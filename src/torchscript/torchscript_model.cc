@@ -1,0 +1,242 @@
+// TorchScriptModel: any TorchScript archive with an image method (and
+// optionally a text method) as an fo::Model, with CLIP's preprocessing and
+// tokenizer by default; and the zoo's CLIP ViT-B/32 built on it. This file
+// and cpu_patch.cc are the only ones that include torch's headers.
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "fo/error.h"
+#include "fo/zoo.h"
+#include "image/resize.h"
+#include "models/clip_tokenizer.h"
+#include "torchscript/cpu_patch.h"
+#include "torchscript/torch_models.h"
+#include "torchscript/torchscript_options.h"
+
+namespace fo::internal {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr const char* kVocabFile = "bpe_simple_vocab_16e6.txt.gz";
+
+// c10::Error messages run to dozens of lines (a TorchScript stack); the
+// first line says what went wrong.
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::optional<int64_t> IntBuffer(const torch::jit::Module& m, const char* name) {
+  if (!m.hasattr(name)) return std::nullopt;
+  c10::IValue v = m.attr(name);
+  if (v.isTensor() && v.toTensor().numel() == 1) return v.toTensor().item<int64_t>();
+  if (v.isInt()) return v.toInt();
+  return std::nullopt;
+}
+
+int DefaultThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// at::set_num_threads sets OpenMP's count for the calling thread only, so
+// it is applied on the thread that runs each forward pass.
+void UseThreads(int n) {
+  if (at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+class TorchScriptModel : public Model {
+ public:
+  TorchScriptModel(std::string name, std::string path, TorchScriptOptions options)
+      : name_(std::move(name)), path_(std::move(path)), options_(std::move(options)) {
+    threads_ = options_.num_threads.value_or(DefaultThreads());
+    UseThreads(threads_);
+    LoadModule();
+    size_ = options_.image_size.value_or(static_cast<int>(IntBuffer(module_, "input_resolution").value_or(224)));
+    context_length_ = options_.context_length.value_or(
+        static_cast<int>(IntBuffer(module_, "context_length").value_or(ClipTokenizer::kContextLength)));
+    ResolveMethods();
+    dimension_ = ProbeDimension();
+  }
+
+  const std::string& name() const override { return name_; }
+  size_t dimension() const override { return dimension_; }
+  bool supports_prompts() const override { return !text_method_.empty(); }
+
+  Image PrepareImage(const Image& image) const override {
+    if (image.width == size_ && image.height == size_ && image.alpha.empty()) return image;
+    return options_.resize == ResizeMode::kStretch ? ResizeStretch(image, size_)
+                                                   : ResizeShorterSideAndCenterCrop(image, size_);
+  }
+
+  Matrix EmbedImages(const std::vector<Image>& images) override {
+    if (images.empty()) return Matrix(0, dimension_);
+    const int64_t plane = static_cast<int64_t>(size_) * size_;
+    at::Tensor batch = torch::empty({static_cast<int64_t>(images.size()), 3, size_, size_}, torch::kFloat);
+    float* out = batch.data_ptr<float>();
+    for (size_t i = 0; i < images.size(); ++i) {
+      const Image& image = images[i];
+      bool prepared = image.width == size_ && image.height == size_ && image.alpha.empty();
+      NormalizeToChw(prepared ? image : PrepareImage(image), options_.mean, options_.std, out + i * 3 * plane);
+    }
+    return Run(image_method_, batch, images.size());
+  }
+
+  Matrix EmbedPrompts(const std::vector<std::string>& prompts) override {
+    std::vector<std::vector<int64_t>> tokens = TokenizePrompts(prompts);
+    if (prompts.empty()) return Matrix(0, dimension_);
+    at::Tensor ids = torch::empty({static_cast<int64_t>(prompts.size()), context_length_}, torch::kLong);
+    int64_t* out = ids.data_ptr<int64_t>();
+    for (size_t i = 0; i < tokens.size(); ++i) std::copy(tokens[i].begin(), tokens[i].end(), out + i * context_length_);
+    return Run(text_method_, ids, prompts.size());
+  }
+
+  std::vector<std::vector<int64_t>> TokenizePrompts(const std::vector<std::string>& prompts) override {
+    if (text_method_.empty())
+      throw Unimplemented("model '" + name_ + "' does not support prompts: " + path_ + " has no method " +
+                          (options_.text_method.empty() ? std::string("encode_text") : options_.text_method));
+    const ClipTokenizer& tokenizer = Tokenizer();
+    std::vector<std::vector<int64_t>> out;
+    for (const std::string& prompt : prompts) {
+      std::vector<int32_t> ids = tokenizer.Tokenize(prompt, static_cast<size_t>(context_length_));
+      out.emplace_back(ids.begin(), ids.end());
+    }
+    return out;
+  }
+
+ private:
+  void LoadModule() {
+    std::error_code ec;
+    if (!fs::is_regular_file(path_, ec))
+      throw InvalidArgument("cannot load TorchScript model " + path_ + ": no such file");
+    try {
+      // kCPU: an archive saved from CUDA would otherwise try to allocate
+      // its weights on a GPU this build does not have.
+      module_ = torch::jit::load(path_, torch::kCPU);
+      PatchForCpu(module_);
+      module_.eval();
+    } catch (const c10::Error& e) {
+      throw InvalidArgument("cannot load TorchScript model " + path_ + ": " + FirstLine(e.what_without_backtrace()));
+    }
+  }
+
+  void ResolveMethods() {
+    if (!module_.find_method(options_.image_method))
+      throw InvalidArgument("TorchScript model " + path_ + " has no method '" + options_.image_method +
+                            "' (set model kwarg image_method)");
+    image_method_ = options_.image_method;
+    if (!options_.text_method.empty()) {
+      if (!module_.find_method(options_.text_method))
+        throw InvalidArgument("TorchScript model " + path_ + " has no method '" + options_.text_method + "'");
+      text_method_ = options_.text_method;
+    } else if (module_.find_method("encode_text")) {
+      text_method_ = "encode_text";
+    }
+  }
+
+  // The embedding size is whatever the image method returns; one forward
+  // pass on a blank image also proves, at load time, that the archive runs.
+  size_t ProbeDimension() {
+    at::Tensor blank = torch::zeros({1, 3, size_, size_}, torch::kFloat);
+    return Run(image_method_, blank, 1).cols();
+  }
+
+  Matrix Run(const std::string& method, const at::Tensor& input, size_t rows) {
+    UseThreads(threads_);
+    at::Tensor result;
+    try {
+      c10::InferenceMode inference;
+      c10::IValue out = module_.get_method(method)({input});
+      if (out.isTuple()) out = out.toTupleRef().elements().at(0);
+      if (!out.isTensor()) throw InvalidArgument("method '" + method + "' of " + path_ + " did not return a tensor");
+      result = out.toTensor().to(torch::kFloat).contiguous();
+    } catch (const c10::Error& e) {
+      throw InvalidArgument("model '" + name_ + "' failed in " + method + ": " + FirstLine(e.what_without_backtrace()));
+    }
+    if (result.dim() != 2 || result.size(0) != static_cast<int64_t>(rows))
+      throw InvalidArgument("method '" + method + "' of " + path_ + " returned shape " +
+                            c10::str(result.sizes()) + ", expected [" + std::to_string(rows) + ", D]");
+    if (options_.normalize) result = result / result.norm(2, 1, true).clamp_min(1e-12);
+    const size_t cols = static_cast<size_t>(result.size(1));
+    const float* p = result.data_ptr<float>();
+    return Matrix(rows, cols, std::vector<float>(p, p + rows * cols));
+  }
+
+  std::string TokenizerPath() const {
+    if (!options_.tokenizer_path.empty()) return options_.tokenizer_path;
+    std::error_code ec;
+    fs::path beside = fs::path(path_).parent_path() / kVocabFile;
+    if (fs::is_regular_file(beside, ec)) return beside.string();
+    fs::path cached = ZooModelPath(kClipVitBase32, kVocabFile);
+    if (fs::is_regular_file(cached, ec)) return cached.string();
+    throw FailedPrecondition("model '" + name_ + "' has no tokenizer vocabulary: pass model kwarg tokenizer_path=" +
+                             "PATH to CLIP's " + kVocabFile + ", put it beside " + path_ +
+                             ", or run `fo zoo models download " + kClipVitBase32 + "`");
+  }
+
+  const ClipTokenizer& Tokenizer() {
+    std::call_once(tokenizer_once_, [this] { tokenizer_.emplace(ClipTokenizer::Load(TokenizerPath())); });
+    return *tokenizer_;
+  }
+
+  std::string name_;
+  std::string path_;
+  TorchScriptOptions options_;
+  torch::jit::Module module_;
+  std::string image_method_;
+  std::string text_method_;
+  int threads_ = 1;
+  int size_ = 224;
+  int context_length_ = 77;
+  size_t dimension_ = 0;
+  std::once_flag tokenizer_once_;
+  std::optional<ClipTokenizer> tokenizer_;
+};
+
+// The zoo entry's files and preprocessing, overridden by the user's kwargs.
+std::unique_ptr<Model> LoadZooClip(const json& kwargs) {
+  std::optional<ZooModelInfo> info = FindZooModel(kClipVitBase32);
+  if (!info) throw Internal(std::string("the zoo has no entry for ") + kClipVitBase32);
+  std::vector<fs::path> files = EnsureZooModel(kClipVitBase32);
+  json merged = info->preprocessing.is_object() ? info->preprocessing : json::object();
+  fs::path weights;
+  for (const fs::path& f : files) {
+    if (f.filename() == kVocabFile) merged["tokenizer_path"] = f.string();
+    else weights = f;
+  }
+  if (kwargs.is_object()) merged.update(kwargs);
+  return LoadTorchScriptModel(weights.string(), merged, kClipVitBase32);
+}
+
+}  // namespace
+
+bool IsTorchScriptPath(const std::string& name) {
+  std::error_code ec;
+  if (fs::is_regular_file(name, ec)) return true;
+  std::string ext = fs::path(name).extension().string();
+  return ext == ".pt" || ext == ".pth" || ext == ".torchscript";
+}
+
+std::unique_ptr<Model> LoadTorchScriptModel(const std::string& path, const json& kwargs, const std::string& name) {
+  return std::make_unique<TorchScriptModel>(name, path, ParseTorchScriptOptions(kwargs));
+}
+
+void RegisterTorchModels() {
+  ModelInfo info;
+  info.name = kClipVitBase32;
+  info.description = "OpenAI CLIP ViT-B/32 (TorchScript on libtorch, CPU); image and text embeddings";
+  info.dimension = 512;
+  info.supports_prompts = true;
+  RegisterModel(info, LoadZooClip);
+}
+
+int TorchNumThreads() { return at::get_num_threads(); }
+
+std::string TorchDescription() {
+  return "libtorch " TORCH_VERSION ", " + std::to_string(at::get_num_threads()) + " intra-op threads, " +
+         FirstLine(at::get_parallel_info());
+}
+
+}  // namespace fo::internal
