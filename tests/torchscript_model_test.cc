@@ -6,12 +6,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include "fo/error.h"
 #include "fo/image.h"
 #include "fo/model.h"
 #include "fo/zoo.h"
 #include "test_support.h"
+#include "torchscript/torch_models.h"
 
 namespace fo {
 namespace {
@@ -172,6 +174,20 @@ TEST(TorchScriptModel, KwargsChangePreprocessing) {
   double norm = 0;
   for (float v : n.row(0)) norm += v * v;
   EXPECT_NEAR(norm, 1.0, 1e-5);
+}
+
+// Torch's own default (one thread per physical core, i.e. half the logical
+// CPUs on x86), which measured fastest on our machines, unless num_threads.
+TEST(TorchScriptModel, ThreadCountDefaultsToTorchsAndFollowsKwarg) {
+  Image image = LoadImage(Clip("images/photo_q90.jpg"));
+  auto model = LoadModel(Clip("tiny_clip_vit.pt"));
+  model->EmbedImages({image});
+  int expected = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  EXPECT_EQ(internal::TorchNumThreads(), expected);
+  LoadModel(Clip("tiny_clip_vit.pt"), {{"num_threads", 3}})->EmbedImages({image});
+  EXPECT_EQ(internal::TorchNumThreads(), 3);
+  model->EmbedImages({image});  // each model applies its own setting
+  EXPECT_EQ(internal::TorchNumThreads(), expected);
 }
 
 TEST(TorchScriptModel, ExplicitThreadCountGivesSameEmbeddings) {

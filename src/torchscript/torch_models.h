@@ -33,6 +33,8 @@ std::unique_ptr<Model> LoadTorchScriptModel(const std::string& path, const nlohm
 // The torch library's intra-op thread count, and a description of the torch
 // build (version, CPU capability) for benchmarks and `fo` diagnostics.
 int TorchNumThreads();
+// The intra-op thread count a model uses without a num_threads kwarg.
+int TorchDefaultThreads();
 std::string TorchDescription();
 
 }  // namespace fo::internal

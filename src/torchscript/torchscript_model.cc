@@ -4,12 +4,12 @@
 // and cpu_patch.cc are the only ones that include torch's headers.
 #include <ATen/Parallel.h>
 #include <torch/script.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/version.h>
 
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "fo/error.h"
 #include "fo/zoo.h"
@@ -39,7 +39,11 @@ std::optional<int64_t> IntBuffer(const torch::jit::Module& m, const char* name) 
   return std::nullopt;
 }
 
-int DefaultThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+// Torch's own default: on x86 half the logical CPUs, i.e. one thread per
+// physical core, taking the other half to be SMT siblings. Measured on our
+// 2-vCPU machines (docs/performance.md), 1 thread runs ViT-B/32 about 1.4x
+// faster than 2, for PyTorch and for us alike.
+int DefaultThreads() { return std::max(1, at::intraop_default_num_threads()); }
 
 // at::set_num_threads sets OpenMP's count for the calling thread only, so
 // it is applied on the thread that runs each forward pass.
@@ -138,7 +142,10 @@ class TorchScriptModel : public Model {
 
   // The embedding size is whatever the image method returns; one forward
   // pass on a blank image also proves, at load time, that the archive runs.
+  // It runs unoptimised so that TorchScript's profiling executor does not
+  // specialise the graph for this batch of one before the real batches come.
   size_t ProbeDimension() {
+    torch::jit::GraphOptimizerEnabledGuard unoptimised(false);
     at::Tensor blank = torch::zeros({1, 3, size_, size_}, torch::kFloat);
     return Run(image_method_, blank, 1).cols();
   }
@@ -234,9 +241,12 @@ void RegisterTorchModels() {
 
 int TorchNumThreads() { return at::get_num_threads(); }
 
+int TorchDefaultThreads() { return DefaultThreads(); }
+
 std::string TorchDescription() {
-  return "libtorch " TORCH_VERSION ", " + std::to_string(at::get_num_threads()) + " intra-op threads, " +
-         FirstLine(at::get_parallel_info());
+  return "libtorch " TORCH_VERSION ", " + std::to_string(at::get_num_threads()) + " intra-op threads on this thread (" +
+         std::to_string(DefaultThreads()) + " by default), " + std::to_string(at::get_num_interop_threads()) +
+         " inter-op threads";
 }
 
 }  // namespace fo::internal
