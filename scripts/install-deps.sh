@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev              # command-line parsing
   libcpp-httplib-dev        # HTTP server of tools/qdrant_test_server (tests only)
   nodejs                    # tests/js_client (npm comes with the machine's Node.js; Debian's npm conflicts with it)
+  chromium                  # tests/app_e2e: headless browser for the App's end-to-end test (driven by playwright-core)
   libcurl4-openssl-dev      # Qdrant REST client (HTTP/HTTPS)
   libicu-dev                # Unicode properties and lower-casing (CLIP tokenizer)
   zlib1g-dev                # reading the gzipped CLIP BPE vocabulary

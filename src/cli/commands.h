@@ -23,6 +23,8 @@ void AddIndexCommands(CLI::App& app, CLI::App& brain);
 void AddEmbeddingsCommands(CLI::App& app);
 // fo zoo models list|download|info
 void AddZooCommands(CLI::App& app);
+// fo app launch
+void AddAppCommands(CLI::App& app);
 
 }  // namespace fo::cli
 

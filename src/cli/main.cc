@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   fo::cli::AddIndexCommands(app, *brain);
   fo::cli::AddEmbeddingsCommands(app);
   fo::cli::AddZooCommands(app);
+  fo::cli::AddAppCommands(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,154 @@
+#include "app/thumbnails.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include <unistd.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "fo/error.h"
+#include "fo/image.h"
+
+namespace fo::internal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kJpegQuality = 85;
+// Bumped when the way thumbnails are made changes, so old entries are not used.
+constexpr const char* kFormatVersion = "thumb-v1";
+
+// FNV-1a, 64 bits: stable across runs and builds (std::hash is not), and
+// collisions are irrelevant at the scale of one user's thumbnails.
+uint64_t Fnv1a(const std::string& data, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// OpenCV can decode a JPEG at 1/2, 1/4 or 1/8 scale far faster than at full
+// size; pick the largest reduction that still leaves the longest side at
+// least the thumbnail's, when the sample's size is known.
+int ReducedReadFlag(const ThumbnailSource& source) {
+  if (!source.width || !source.height) return cv::IMREAD_COLOR;
+  int longest = std::max(*source.width, *source.height);
+  if (longest >= 8 * kThumbnailMaxSide) return cv::IMREAD_REDUCED_COLOR_8;
+  if (longest >= 4 * kThumbnailMaxSide) return cv::IMREAD_REDUCED_COLOR_4;
+  if (longest >= 2 * kThumbnailMaxSide) return cv::IMREAD_REDUCED_COLOR_2;
+  return cv::IMREAD_COLOR;
+}
+
+cv::Mat DecodeWhole(const ThumbnailSource& source) {
+  cv::Mat bgr;
+  try {
+    bgr = cv::imread(source.filepath, ReducedReadFlag(source));
+  } catch (const cv::Exception& e) {
+    throw IOError("cannot decode image " + source.filepath + ": " + e.what());
+  }
+  if (bgr.empty()) throw IOError("cannot decode image " + source.filepath);
+  return bgr;
+}
+
+// The crop goes through the library's LoadImage + CropPatch, so that the
+// patch shown is exactly the one that was embedded.
+cv::Mat DecodeCrop(const ThumbnailSource& source) {
+  Image crop;
+  try {
+    crop = CropPatch(LoadImage(source.filepath), *source.box);
+  } catch (const Error& e) {
+    throw IOError(e.what());
+  }
+  cv::Mat rgb(crop.height, crop.width, CV_8UC3, crop.rgb.data());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+cv::Mat FitToThumbnail(const cv::Mat& image) {
+  int longest = std::max(image.cols, image.rows);
+  if (longest <= kThumbnailMaxSide) return image;
+  double scale = static_cast<double>(kThumbnailMaxSide) / longest;
+  cv::Size size(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
+                std::max(1, static_cast<int>(std::lround(image.rows * scale))));
+  cv::Mat out;
+  cv::resize(image, out, size, 0, 0, cv::INTER_AREA);
+  return out;
+}
+
+// Writes `bytes` to `path` through a temporary file in the same directory and
+// a rename, which is atomic on POSIX file systems.
+void WriteAtomically(const std::string& path, const std::vector<uchar>& bytes) {
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) throw IOError("cannot write thumbnail " + tmp);
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = std::fclose(f) == 0 && ok;
+  std::error_code ec;
+  if (ok) fs::rename(tmp, path, ec);
+  if (!ok || ec) {
+    fs::remove(tmp, ec);
+    throw IOError("cannot write thumbnail " + path);
+  }
+}
+
+}  // namespace
+
+ThumbnailCache::ThumbnailCache(std::string directory) : directory_(std::move(directory)) {}
+
+std::string ThumbnailCache::Key(const ThumbnailSource& source) const {
+  std::error_code ec;
+  auto size = fs::file_size(source.filepath, ec);
+  if (ec) throw NotFound("media file not found: " + source.filepath);
+  auto mtime = fs::last_write_time(source.filepath, ec);
+  if (ec) throw NotFound("media file not found: " + source.filepath);
+  std::string identity = std::string(kFormatVersion) + '\0' + source.filepath + '\0' + std::to_string(size) + '\0' +
+                         std::to_string(mtime.time_since_epoch().count()) + '\0' + source.label_id;
+  if (source.box) {
+    for (double v : *source.box) identity += '\0' + std::to_string(v);
+  }
+  // Two differently seeded hashes: 128 bits, for file names nobody can make collide by accident.
+  return Hex(Fnv1a(identity, 14695981039346656037ull)) + Hex(Fnv1a(identity, 0x9e3779b97f4a7c15ull));
+}
+
+std::string ThumbnailCache::PathOf(const std::string& key) const {
+  // A two-character fan-out keeps directories small for large datasets.
+  return (fs::path(directory_) / key.substr(0, 2) / (key + ".jpg")).string();
+}
+
+std::string ThumbnailCache::Get(const ThumbnailSource& source, const std::string& key) const {
+  std::string path = PathOf(key);
+  std::error_code ec;
+  if (fs::exists(path, ec)) return path;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) throw IOError("cannot create the thumbnail directory " + fs::path(path).parent_path().string() + ": " + ec.message());
+  Generate(source, path);
+  return path;
+}
+
+void ThumbnailCache::Generate(const ThumbnailSource& source, const std::string& path) const {
+  cv::Mat image = FitToThumbnail(source.box ? DecodeCrop(source) : DecodeWhole(source));
+  std::vector<uchar> jpeg;
+  if (!cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality}))
+    throw IOError("cannot encode the thumbnail of " + source.filepath);
+  WriteAtomically(path, jpeg);
+}
+
+}  // namespace fo::internal
