@@ -23,6 +23,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks
   python3-numpy python3-faiss  # benchmark peer (faiss IndexFlatIP) and .npy fixtures
+  python3-pytest pybind11-dev python3-dev  # Python bindings (python/) and their tests
   python3-torch python3-pil    # benchmark peer for models (PyTorch + PIL preprocessing) and the ViT-B/32-sized test archive
 )
 missing=()

@@ -1,0 +1,34 @@
+"""fo: FiftyOne-style datasets, views and similarity search over the C++ library.
+
+Mirrors ``import fiftyone as fo``: ``fo.Dataset``, ``fo.Sample``,
+``fo.Detection(s)``, ``fo.load_dataset``, ``fo.list_datasets``. The store is
+the one of ``$FO_DATABASE_PATH`` (default ``~/.fiftyone/cpp/fo.db``), opened
+on first use.
+"""
+
+from fo._fo import (  # noqa: F401
+    Dataset,
+    DatasetView,
+    Detection,
+    Detections,
+    Sample,
+    SimilarityIndex,
+    __version__,
+    dataset_exists,
+    delete_dataset,
+    list_datasets,
+    load_dataset,
+)
+
+__all__ = [
+    "Dataset",
+    "DatasetView",
+    "Detection",
+    "Detections",
+    "Sample",
+    "SimilarityIndex",
+    "dataset_exists",
+    "delete_dataset",
+    "list_datasets",
+    "load_dataset",
+]

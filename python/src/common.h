@@ -1,0 +1,57 @@
+// Shared helpers of the fo._fo extension module: the process-wide store and
+// the conversions between Python objects and fo's values, matrices and JSON.
+#ifndef FO_PYTHON_COMMON_H_
+#define FO_PYTHON_COMMON_H_
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "fo/matrix.h"
+#include "fo/sample.h"
+#include "fo/value.h"
+#include "fo/view.h"
+
+namespace fo {
+class Database;
+}
+
+namespace fo::py_bind {
+
+namespace py = pybind11;
+
+// The store of this process, opened on first use (Database::OpenDefault, so
+// $FO_DATABASE_PATH is read then, not at import).
+std::shared_ptr<Database> Db();
+
+// A float32/float64 numpy array (or anything numpy converts) as a row-major
+// float32 Matrix. A 1-D array becomes one row when allow_1d. Throws
+// kInvalidArgument naming `what` and the expected shape otherwise.
+Matrix ToMatrix(py::handle obj, const char* what, bool allow_1d = false);
+// A numpy float32 array owning the matrix's buffer (no copy). 1-D when flat.
+py::array_t<float> FromMatrix(Matrix m, bool flat = false);
+
+Value ToValue(py::handle obj);
+py::object FromValue(const Value& v);
+
+nlohmann::json ToJson(py::handle obj);
+py::object FromJson(const nlohmann::json& j);
+
+// A list/tuple of str (or a single str when allow_single) as ids.
+std::vector<std::string> ToIds(py::handle obj, const char* what, bool allow_single = true);
+
+// The fo::View of a Dataset or a View Python object.
+View ToView(py::handle obj);
+
+void BindModule(py::module_& m);
+void BindDataset(py::module_& m);
+void BindBrain(py::module_& m);
+
+}  // namespace fo::py_bind
+
+#endif  // FO_PYTHON_COMMON_H_
