@@ -1,5 +1,6 @@
 // What the benchmarks share: a description of the machine they ran on, a
-// reproducible random stream, and number formatting for their tables.
+// reproducible random stream, number formatting for their tables, and the
+// error handling of their main().
 #ifndef FO_BENCH_BENCH_UTIL_H_
 #define FO_BENCH_BENCH_UTIL_H_
 
@@ -8,10 +9,24 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <string>
 #include <thread>
 
 namespace fo::bench {
+
+// A benchmark's main(): runs `body`, and on an exception prints
+// "<name>: <what>" and the usage, and returns 2.
+inline int RunMain(const char* name, void (*usage)(), const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    usage();
+    return 2;
+  }
+}
 
 inline std::string CpuModel() {
   std::ifstream in("/proc/cpuinfo");

@@ -273,18 +273,6 @@ FaissResult RunFaiss(const Options& o, const std::string& env, const std::string
   return r;
 }
 
-const char* MetricName(Metric m) {
-  switch (m) {
-    case Metric::kCosine:
-      return "cosine";
-    case Metric::kDotProduct:
-      return "dotproduct";
-    case Metric::kEuclidean:
-      return "euclidean";
-  }
-  return "?";
-}
-
 int Main(const Options& o) {
   const int cpus = CpusAvailable();
   const size_t max_n = *std::max_element(o.sizes.begin(), o.sizes.end());
@@ -404,11 +392,5 @@ int Main(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Main(ParseArgs(argc, argv));
-  } catch (const std::exception& e) {
-    std::cerr << "exact_search_bench: " << e.what() << "\n";
-    Usage();
-    return 2;
-  }
+  return fo::bench::RunMain("exact_search_bench", Usage, [&] { return Main(ParseArgs(argc, argv)); });
 }

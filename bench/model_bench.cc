@@ -430,11 +430,5 @@ int Main(Options o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Main(ParseArgs(argc, argv));
-  } catch (const std::exception& e) {
-    std::cerr << "model_bench: " << e.what() << "\n";
-    Usage();
-    return 2;
-  }
+  return fo::bench::RunMain("model_bench", Usage, [&] { return Main(ParseArgs(argc, argv)); });
 }

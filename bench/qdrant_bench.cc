@@ -653,11 +653,5 @@ int Main(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Main(ParseArgs(argc, argv));
-  } catch (const std::exception& e) {
-    std::cerr << "qdrant_bench: " << e.what() << "\n";
-    Usage();
-    return 2;
-  }
+  return fo::bench::RunMain("qdrant_bench", Usage, [&] { return Main(ParseArgs(argc, argv)); });
 }

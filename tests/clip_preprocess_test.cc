@@ -20,6 +20,8 @@
 namespace fo::internal {
 namespace {
 
+using testing::CodeOf;
+
 constexpr std::array<float, 3> kClipMean = {0.48145466f, 0.4578275f, 0.40821073f};
 constexpr std::array<float, 3> kClipStd = {0.26862954f, 0.26130258f, 0.27577711f};
 
@@ -58,16 +60,6 @@ Image Synthetic(int w, int h, bool alpha) {
     }
   }
   return im;
-}
-
-ErrorCode CodeOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected an fo::Error";
-  return ErrorCode::kInternal;
 }
 
 class ReferenceImageTest : public ::testing::TestWithParam<int> {

@@ -14,6 +14,7 @@ namespace fo {
 namespace {
 
 using Rgb = std::array<uint8_t, 3>;
+using testing::CaughtError;
 constexpr size_t kDimension = 284;
 
 // A w x h image of `background` with `inside(x, y)` pixels painted `color`.
@@ -42,16 +43,6 @@ double Dot(std::span<const float> a, std::span<const float> b) {
   double s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += double{a[i]} * b[i];
   return s;
-}
-
-Error CaughtError(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected an fo::Error";
-  return Error(ErrorCode::kInternal, "none");
 }
 
 class DescriptorTest : public ::testing::Test {

@@ -29,18 +29,6 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-const char* MetricName(Metric m) {
-  switch (m) {
-    case Metric::kCosine:
-      return "cosine";
-    case Metric::kDotProduct:
-      return "dotproduct";
-    case Metric::kEuclidean:
-      return "euclidean";
-  }
-  return "?";
-}
-
 std::vector<float> RandomMatrix(size_t rows, size_t d, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;

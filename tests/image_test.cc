@@ -17,6 +17,7 @@
 namespace fo {
 namespace {
 
+using testing::CodeOf;
 using testing::TempDir;
 
 // Pixel (x, y) holds R = x, G = y, B = 7, so a crop shows where it came from.
@@ -29,16 +30,6 @@ Image CoordinateImage(int width, int height) {
     }
   }
   return image;
-}
-
-ErrorCode CodeOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected an fo::Error";
-  return ErrorCode::kInternal;
 }
 
 std::string MessageOf(const std::function<void()>& f) {

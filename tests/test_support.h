@@ -3,11 +3,13 @@
 #ifndef FO_TESTS_TEST_SUPPORT_H_
 #define FO_TESTS_TEST_SUPPORT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "fo/database.h"
+#include "fo/error.h"
 #include "fo/matrix.h"
 
 namespace fo::testing {
@@ -69,6 +71,10 @@ class QdrantServer {
 // n x d values from a normal distribution (mean 0, `stddev`), reproducible
 // for a seed.
 Matrix RandomMatrix(size_t n, size_t d, uint64_t seed, float stddev = 1.0f);
+
+// The fo::Error `f` throws; a test failure (and kInternal) if it throws none.
+Error CaughtError(const std::function<void()>& f);
+inline ErrorCode CodeOf(const std::function<void()>& f) { return CaughtError(f).code(); }
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);

@@ -520,4 +520,16 @@ const char* BlasDescription() {
   return description.c_str();
 }
 
+const char* MetricName(Metric m) {
+  switch (m) {
+    case Metric::kCosine:
+      return "cosine";
+    case Metric::kDotProduct:
+      return "dotproduct";
+    case Metric::kEuclidean:
+      return "euclidean";
+  }
+  return "?";
+}
+
 }  // namespace fo::internal

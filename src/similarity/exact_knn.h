@@ -12,6 +12,9 @@ namespace fo::internal {
 
 enum class Metric { kCosine, kDotProduct, kEuclidean };
 
+// "cosine", "dotproduct" or "euclidean": FiftyOne's names.
+const char* MetricName(Metric m);
+
 // Distances, smaller = closer:
 //   cosine     1 - <q,x> / (|q| |x|)   (a zero vector is at distance 1)
 //   dotproduct -<q,x>

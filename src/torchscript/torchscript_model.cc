@@ -70,7 +70,7 @@ class TorchScriptModel : public Model {
   bool supports_prompts() const override { return !text_method_.empty(); }
 
   Image PrepareImage(const Image& image) const override {
-    if (image.width == size_ && image.height == size_ && image.alpha.empty()) return image;
+    if (IsPrepared(image)) return image;
     return options_.resize == ResizeMode::kStretch ? ResizeStretch(image, size_)
                                                    : ResizeShorterSideAndCenterCrop(image, size_);
   }
@@ -81,9 +81,9 @@ class TorchScriptModel : public Model {
     at::Tensor batch = torch::empty({static_cast<int64_t>(images.size()), 3, size_, size_}, torch::kFloat);
     float* out = batch.data_ptr<float>();
     for (size_t i = 0; i < images.size(); ++i) {
+      // Prepared images (the usual case, from ComputeEmbeddings) are not copied.
       const Image& image = images[i];
-      bool prepared = image.width == size_ && image.height == size_ && image.alpha.empty();
-      NormalizeToChw(prepared ? image : PrepareImage(image), options_.mean, options_.std, out + i * 3 * plane);
+      NormalizeToChw(IsPrepared(image) ? image : PrepareImage(image), options_.mean, options_.std, out + i * 3 * plane);
     }
     return Run(image_method_, batch, images.size());
   }
@@ -111,6 +111,12 @@ class TorchScriptModel : public Model {
   }
 
  private:
+  // Already the model's input: resizing an opaque image_size square is the
+  // identity in either resize mode.
+  bool IsPrepared(const Image& image) const {
+    return image.width == size_ && image.height == size_ && image.alpha.empty();
+  }
+
   void LoadModule() {
     std::error_code ec;
     if (!fs::is_regular_file(path_, ec))
