@@ -24,6 +24,7 @@ PACKAGES=(
   libbenchmark-dev          # benchmarks
   python3-numpy python3-faiss  # benchmark peer (faiss IndexFlatIP) and .npy fixtures
   python3-pytest pybind11-dev python3-dev  # Python bindings (python/) and their tests
+  python3-pip python3-venv python3-setuptools python3-wheel  # `pip install --no-build-isolation .` (setup.py drives CMake) and its test
   python3-torch python3-pil    # benchmark peer for models (PyTorch + PIL preprocessing) and the ViT-B/32-sized test archive
 )
 missing=()

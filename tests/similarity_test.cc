@@ -1,3 +1,4 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "fo/database.h"
 #include "fo/dataset.h"
 #include "fo/demo.h"
+#include "fo/embeddings.h"
 #include "fo/error.h"
 #include "fo/model.h"
 #include "fo/object_id.h"
@@ -362,6 +364,91 @@ TEST_F(SimilarityTest, EmbeddingsFieldAndModelSources) {
   for (const auto& v : ds.Values("ground_truth.detections.patch_emb")) dets += v.as<ValueList>().size();
   EXPECT_EQ(p->total_index_size(), dets);
   EXPECT_GT(dets, 12u);
+}
+
+TEST_F(SimilarityTest, AddToIndexReadsAViewOfTheCallersBuffer) {
+  Dataset ds = MakeDataset(6);
+  ComputeSimilarityOptions o;
+  o.brain_key = "view";
+  o.no_embeddings = true;
+  auto index = ComputeSimilarity(ds.view(), o);
+  std::vector<float> buffer(6 * 3);
+  std::iota(buffer.begin(), buffer.end(), 1.0f);
+  index->AddToIndex(MatrixView(buffer.data(), 6, 3), ids);
+  EXPECT_EQ(index->GetEmbeddings({ids[2]}).embeddings.values(), (std::vector<float>{7, 8, 9}));
+  buffer[4] = std::nanf("");
+  Error e = testing::CaughtError([&] { index->AddToIndex(MatrixView(buffer.data(), 6, 3), ids); });
+  EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(e.what(), ::testing::HasSubstr("NaN or Inf at row 1, column 1"));
+}
+
+TEST_F(SimilarityTest, EmbeddingsWithoutIdsFollowTheViewOrder) {
+  Dataset ds = MakeDataset(10);
+  Matrix m = testing::RandomMatrix(4, 5, 21);
+  ComputeSimilarityOptions o;
+  o.brain_key = "ordered";
+  o.embeddings = m;  // no ids: rows are the view's samples
+  auto index = ComputeSimilarity(ds.view().Skip(3).Limit(4), o);
+  EXPECT_EQ(index->total_index_size(), 4u);
+  EXPECT_EQ(index->GetEmbeddings({ids[3]}).embeddings.values(), std::vector<float>(m.row(0).begin(), m.row(0).end()));
+  EXPECT_EQ(index->GetEmbeddings({ids[6]}).embeddings.values(), std::vector<float>(m.row(3).begin(), m.row(3).end()));
+  // Patches: the view's labels in order (2 per sample here).
+  ComputeSimilarityOptions p;
+  p.brain_key = "patch_rows";
+  p.patches_field = "gt";
+  p.embeddings = testing::RandomMatrix(4, 5, 22);
+  auto patches = ComputeSimilarity(ds.view().Limit(2), p);
+  EXPECT_EQ(patches->total_index_size(), 4u);
+  // A matrix that does not fit the view is an error, and nothing is registered.
+  ComputeSimilarityOptions bad;
+  bad.brain_key = "bad";
+  bad.embeddings = testing::RandomMatrix(3, 5, 23);
+  EXPECT_EQ(testing::CodeOf([&] { ComputeSimilarity(ds.view(), bad); }), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(HasBrainRun(ds, "bad"));
+}
+
+TEST_F(SimilarityTest, ALoadedModelIsUsedAndRecordedByName) {
+  Dataset ds = Dataset::Create(st.db, "shapes");
+  ShapesOptions so;
+  so.num_images = 6;
+  ids = ds.AddSamples(GenerateShapes(dir.File("img"), so));
+  std::shared_ptr<Model> model = LoadModel(kColorGradientDescriptor);
+  ComputeSimilarityOptions o;
+  o.brain_key = "loaded";
+  o.model_instance = model;
+  auto index = ComputeSimilarity(ds.view(), o);
+  EXPECT_EQ(GetBrainInfo(ds, "loaded").config["model"], kColorGradientDescriptor);
+  Matrix direct = ComputeEmbeddings(ds.view(), *model).embeddings;
+  EXPECT_EQ(index->GetEmbeddings({ids[0]}).embeddings.values(),
+            std::vector<float>(direct.row(0).begin(), direct.row(0).end()));
+  // The index embeds new samples with the run's model, ready for AddToIndex.
+  EmbeddingsResult more = index->ComputeEmbeddings(ds.view().Limit(2));
+  EXPECT_EQ(more.sample_ids, (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(more.embeddings.values(), std::vector<float>(direct.data(), direct.data() + 2 * direct.cols()));
+  ComputeSimilarityOptions given;
+  given.brain_key = "given";
+  given.embeddings = direct;
+  auto no_model = ComputeSimilarity(ds.view(), given);
+  EXPECT_EQ(testing::CodeOf([&] { no_model->ComputeEmbeddings(ds.view()); }), ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(SimilarityTest, ASortedViewKeepsItsOrderAfterTheRunIsGone) {
+  Dataset ds = MakeDataset(20);
+  Matrix m = testing::RandomMatrix(20, 8, 31);
+  IndexFromMatrix(ds, "once", m);
+  SortBySimilarityOptions o;
+  o.brain_key = "once";
+  o.k = 5;
+  View sorted = ds.view().SortBySimilarity(SimilarityQuery::ById(ids[4]), o);
+  std::vector<std::string> first = sorted.Ids();
+  ASSERT_EQ(first.size(), 5u);
+  DeleteBrainRun(ds, "once");
+  EXPECT_EQ(sorted.Ids(), first);  // no second search: the run is gone
+  ds.DeleteSamples({first[1]});
+  std::vector<std::string> rest = first;
+  rest.erase(rest.begin() + 1);
+  EXPECT_EQ(sorted.Ids(), rest);  // deleted samples drop out
+  EXPECT_EQ(sorted.Count(), 4u);
 }
 
 TEST_F(SimilarityTest, BrainRunManagement) {

@@ -14,6 +14,7 @@
 
 #include "fo/dataset.h"
 #include "fo/matrix.h"
+#include "fo/model.h"
 #include "fo/similarity.h"
 #include "fo/view.h"
 
@@ -33,7 +34,9 @@ struct ComputeSimilarityOptions {
 
   // Where the vectors come from (at most one of these):
   // (a) a matrix, rows aligned with `ids` (sample ids, or label ids with
-  //     patches_field);
+  //     patches_field); with `ids` empty, rows follow the view's order
+  //     (its samples, or their patches_field labels in order), as in
+  //     FiftyOne;
   std::optional<Matrix> embeddings;
   std::vector<std::string> ids;
   // (b) a field holding vectors (sample field, or detection attribute with
@@ -46,6 +49,10 @@ struct ComputeSimilarityOptions {
   //     with its kwargs (both recorded in the run, for prompts).
   std::string model;
   nlohmann::json model_kwargs = nlohmann::json::object();
+  // An already-loaded model to use instead of loading `model` again (the
+  // run still records `model` and `model_kwargs`, defaulting `model` to its
+  // name, so that prompts can reload it later).
+  std::shared_ptr<Model> model_instance;
   size_t batch_size = 32;
   size_t num_workers = 0;          // see ComputeEmbeddingsOptions
   std::optional<bool> progress;    // see ComputeEmbeddingsOptions

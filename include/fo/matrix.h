@@ -38,6 +38,29 @@ class Matrix {
   std::vector<float> data_;
 };
 
+// A read-only row-major view of floats owned elsewhere (a Matrix, a numpy
+// array), so that large inputs reach SimilarityIndex::AddToIndex without a
+// copy. The owner must outlive the view.
+class MatrixView {
+ public:
+  MatrixView(const float* data, size_t rows, size_t cols) : data_(data), rows_(rows), cols_(cols) {}
+  MatrixView(const Matrix& m) : MatrixView(m.data(), m.rows(), m.cols()) {}  // NOLINT: implicit on purpose
+
+  size_t rows() const { return rows_; }
+  size_t cols() const { return cols_; }
+  const float* data() const { return data_; }
+  std::span<const float> row(size_t i) const { return {data_ + i * cols_, cols_}; }
+
+  // Throws kInvalidArgument naming `what` and the first bad cell if any
+  // value is NaN or infinite.
+  void CheckFinite(const char* what) const;
+
+ private:
+  const float* data_;
+  size_t rows_;
+  size_t cols_;
+};
+
 }  // namespace fo
 
 #endif  // FO_MATRIX_H_

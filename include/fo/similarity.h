@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fo/embeddings.h"
 #include "fo/matrix.h"
 #include "fo/similarity_backend.h"
 #include "fo/view.h"
@@ -66,8 +67,9 @@ class SimilarityIndex {
   // sample_ids (and label_ids for a patch index) give each row's identity.
   // Throws kInvalidArgument for mismatched sizes, a wrong dimension, NaN/Inf
   // or a malformed id; kAlreadyExists if !overwrite && !allow_existing and an
-  // id is indexed.
-  void AddToIndex(const Matrix& embeddings, const std::vector<std::string>& sample_ids,
+  // id is indexed. `embeddings` are only read during the call (callers may
+  // pass a view of their own buffer).
+  void AddToIndex(MatrixView embeddings, const std::vector<std::string>& sample_ids,
                   const std::vector<std::string>& label_ids = {}, const AddToIndexOptions& options = {});
   // For a patch index, sample_ids removes every patch of those samples.
   void RemoveFromIndex(const std::vector<std::string>& sample_ids,
@@ -106,10 +108,16 @@ class SimilarityIndex {
 
   // Embeds a prompt with the run's model (loaded once and cached).
   Matrix EmbedPrompts(const std::vector<std::string>& prompts);
+  // Embeds `samples` (for a patch index, their patches_field labels; the
+  // options' patches_field is ignored) with the run's model, ready for
+  // AddToIndex. Throws kFailedPrecondition when the run has no model (its
+  // vectors were given directly).
+  EmbeddingsResult ComputeEmbeddings(const View& samples, ComputeEmbeddingsOptions options = {});
 
  private:
   Matrix QueryVector(const SimilarityQuery& query);
-  void AddBatch(const Matrix& embeddings, const std::vector<std::string>& item_ids,
+  Model& RunModel();
+  void AddBatch(MatrixView embeddings, const std::vector<std::string>& item_ids,
                 const std::vector<std::string>& sample_ids, const std::vector<size_t>& rows, size_t begin, size_t end);
   SearchFilter ViewFilter();
 

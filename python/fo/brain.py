@@ -22,11 +22,9 @@ def compute_similarity(samples, model=None, embeddings=None, patches_field=None,
     ``collection_name``, ``hnsw_config``...) or ``batch_size``,
     ``num_workers``, ``skip_failures``, ``progress``, ``force_square``.
     """
-    if model is not None and not isinstance(model, str):
-        name = getattr(model, "name", None)
-        if not isinstance(name, str):
-            raise ValueError("model must be a model name or a model from fo.zoo.load_zoo_model")
-        model = name
+    if model is not None and not isinstance(model, (str, _fo.Model)):
+        raise ValueError("model must be a model name or a model from fo.zoo.load_zoo_model, got a %s"
+                         % type(model).__name__)
     return _fo.compute_similarity(samples, model=model, embeddings=embeddings,
                                   patches_field=patches_field, brain_key=brain_key,
                                   backend=backend, **kwargs)

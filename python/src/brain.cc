@@ -1,8 +1,11 @@
 // Bindings of compute_similarity, the SimilarityIndex and brain run management.
+#include <mutex>
+
 #include "common.h"
 #include "fo/brain.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
+#include "fo/qdrant_backend.h"
 #include "fo/similarity.h"
 
 namespace fo::py_bind {
@@ -15,10 +18,103 @@ std::string RunType(py::handle type) {
   throw InvalidArgument("type must be a str or fo.brain.Similarity");
 }
 
-py::tuple EmbeddingsTuple(IndexedEmbeddings e, bool patches) {
-  py::array_t<float> arr = FromMatrix(std::move(e.embeddings));
-  if (patches) return py::make_tuple(arr, e.sample_ids, e.label_ids);
-  return py::make_tuple(arr, e.sample_ids);
+py::object IdArray(const std::vector<std::string>& ids) {
+  return py::module_::import("numpy").attr("array")(py::cast(ids), py::str("U24"));
+}
+
+// As FiftyOne: (embeddings, sample_ids, label_ids), ids as numpy arrays,
+// label_ids None for an index of samples.
+py::tuple EmbeddingsTuple(Matrix embeddings, const std::vector<std::string>& sample_ids,
+                          const std::vector<std::string>& label_ids, bool patches) {
+  py::array_t<float> arr = FromMatrix(std::move(embeddings));
+  return py::make_tuple(arr, IdArray(sample_ids), patches ? IdArray(label_ids) : py::object(py::none()));
+}
+
+}  // namespace
+
+namespace {
+
+// The Qdrant client of a qdrant index (owned by the index, which the
+// Python object keeps alive), wrapped by fo/qdrant.py in qdrant-client's
+// method names and result types.
+void BindQdrantClient(py::module_& m) {
+  auto point = [](const QdrantPoint& p) {
+    py::dict d;
+    d["id"] = p.id;
+    d["vector"] = p.vector.empty() ? py::object(py::none())
+                                   : py::object(FromMatrix(Matrix(1, p.vector.size(), p.vector), true));
+    d["payload"] = FromJson(p.payload);
+    return d;
+  };
+  py::class_<QdrantClient, std::unique_ptr<QdrantClient, py::nodelete>>(m, "QdrantClientHandle")
+      .def_property_readonly("url", &QdrantClient::url)
+      .def("list_collections", [](QdrantClient& c) { py::gil_scoped_release r; return c.ListCollections(); })
+      .def("collection_exists", [](QdrantClient& c, const std::string& name) {
+        py::gil_scoped_release r;
+        return c.CollectionExists(name);
+      })
+      .def("get_collection", [](QdrantClient& c, const std::string& name) {
+        nlohmann::json j;
+        {
+          py::gil_scoped_release r;
+          j = c.GetCollection(name);
+        }
+        return FromJson(j);
+      })
+      .def("delete_collection", [](QdrantClient& c, const std::string& name) {
+        py::gil_scoped_release r;
+        return c.DeleteCollection(name);
+      })
+      .def("count", [](QdrantClient& c, const std::string& name) { py::gil_scoped_release r; return c.Count(name); })
+      .def("retrieve", [point](QdrantClient& c, const std::string& name, py::object ids, bool with_vectors,
+                               bool with_payload) {
+        std::vector<std::string> point_ids = ToIds(ids, "ids");
+        std::vector<QdrantPoint> points;
+        {
+          py::gil_scoped_release r;
+          points = c.Retrieve(name, point_ids, with_vectors, with_payload);
+        }
+        py::list out;
+        for (const auto& p : points) out.append(point(p));
+        return out;
+      })
+      .def("scroll", [point](QdrantClient& c, const std::string& name, size_t limit, py::object offset,
+                             bool with_vectors, bool with_payload) {
+        nlohmann::json start = ToJson(offset);
+        QdrantScrollPage page;
+        {
+          py::gil_scoped_release r;
+          page = c.Scroll(name, nullptr, limit, start, with_vectors, with_payload);
+        }
+        py::list out;
+        for (const auto& p : page.points) out.append(point(p));
+        return py::make_tuple(out, FromJson(page.next_page_offset));
+      })
+      .def("query", [](QdrantClient& c, const std::string& name, py::object vector, size_t limit, bool with_payload) {
+        Matrix q = ToMatrix(vector, "query_vector", true);
+        std::vector<std::vector<QdrantScoredPoint>> hits;
+        {
+          py::gil_scoped_release r;
+          hits = c.QueryBatch(name, q, limit, nullptr, with_payload);
+        }
+        py::list out;
+        for (const auto& h : hits.front()) {
+          py::dict d;
+          d["id"] = h.id;
+          d["score"] = h.score;
+          d["payload"] = FromJson(h.payload);
+          out.append(d);
+        }
+        return out;
+      })
+      .def("delete_points", [](QdrantClient& c, const std::string& name, py::object ids) {
+        std::vector<std::string> point_ids = ToIds(ids, "ids");
+        py::gil_scoped_release r;
+        c.DeletePoints(name, point_ids, true);
+      });
+  m.def("qdrant_client_of", [](SimilarityIndex& index) { return &QdrantClientOf(index); },
+        py::return_value_policy::reference_internal, py::arg("index"));
+  m.def("qdrant_collection_of", [](SimilarityIndex& index) { return QdrantCollectionOf(index); }, py::arg("index"));
 }
 
 }  // namespace
@@ -67,7 +163,7 @@ void BindBrain(py::module_& m) {
       .def_property_readonly("missing_size", [](SimilarityIndex& i) { py::gil_scoped_release r; return i.missing_size(); })
       .def("add_to_index", [](SimilarityIndex& i, py::object embeddings, py::object sample_ids, py::object label_ids,
                               bool overwrite, bool allow_existing, bool warn_existing, py::object batch_size) {
-        Matrix e = ToMatrix(embeddings, "embeddings");
+        FloatRows e = ToFloatRows(embeddings, "embeddings");  // a view: no copy of a float32 array
         auto sids = ToIds(sample_ids, "sample_ids");
         auto lids = ToIds(label_ids, "label_ids");
         AddToIndexOptions o;
@@ -76,7 +172,7 @@ void BindBrain(py::module_& m) {
         o.warn_existing = warn_existing;
         if (!batch_size.is_none()) o.batch_size = batch_size.cast<size_t>();
         py::gil_scoped_release r;
-        i.AddToIndex(e, sids, lids, o);
+        i.AddToIndex(e.view, sids, lids, o);
       }, py::arg("embeddings"), py::arg("sample_ids"), py::arg("label_ids") = py::none(), py::arg("overwrite") = true,
          py::arg("allow_existing") = true, py::arg("warn_existing") = false, py::arg("batch_size") = py::none())
       .def("remove_from_index", [](SimilarityIndex& i, py::object sample_ids, py::object label_ids, bool allow_missing,
@@ -98,8 +194,31 @@ void BindBrain(py::module_& m) {
           py::gil_scoped_release r;
           e = i.GetEmbeddings(sids, lids, allow_missing);
         }
-        return EmbeddingsTuple(std::move(e), i.is_patch_index());
+        return EmbeddingsTuple(std::move(e.embeddings), e.sample_ids, e.label_ids, i.is_patch_index());
       }, py::arg("sample_ids") = py::none(), py::arg("label_ids") = py::none(), py::arg("allow_missing") = true)
+      .def("compute_embeddings", [](SimilarityIndex& i, py::object samples, py::object batch_size,
+                                    py::object num_workers, bool skip_failures, py::object progress) {
+        View v = ToView(samples);
+        ComputeEmbeddingsOptions o;
+        if (!batch_size.is_none()) o.batch_size = batch_size.cast<size_t>();
+        if (!num_workers.is_none()) o.num_workers = num_workers.cast<size_t>();
+        o.skip_failures = skip_failures;
+        if (!progress.is_none()) o.progress = progress.cast<bool>();
+        EmbeddingsResult r;
+        {
+          py::gil_scoped_release release;
+          r = i.ComputeEmbeddings(v, o);
+        }
+        return EmbeddingsTuple(std::move(r.embeddings), r.sample_ids, r.label_ids, i.is_patch_index());
+      }, py::arg("samples"), py::arg("batch_size") = py::none(), py::arg("num_workers") = py::none(),
+         py::arg("skip_failures") = true, py::arg("progress") = py::none())
+      .def_property_readonly("client", [](py::object self) {
+        auto& index = self.cast<SimilarityIndex&>();
+        if (index.config().backend != "qdrant")
+          throw py::attribute_error("a " + index.config().backend +
+                                    " index has no client; only qdrant indexes do");
+        return py::module_::import("fo.qdrant").attr("QdrantClient")(self);
+      })
       .def("use_view", [](SimilarityIndex& i, py::object view) { i.UseView(ToView(view)); }, py::arg("samples"))
       .def("clear_view", &SimilarityIndex::ClearView)
       .def("reload", [](SimilarityIndex& i) { py::gil_scoped_release r; i.Reload(); })
@@ -108,16 +227,29 @@ void BindBrain(py::module_& m) {
         return "<SimilarityIndex: key=" + i.brain_key() + " backend=" + i.config().backend + ">";
       });
 
+  BindQdrantClient(m);
+
   m.def("compute_similarity", [](py::object samples, py::object model, py::object embeddings, py::object patches_field,
                                  py::object brain_key, py::object backend, size_t batch_size, size_t num_workers,
                                  bool skip_failures, py::object progress, bool force_square, py::object model_kwargs,
                                  py::kwargs kwargs) {
     View view = ToView(samples);
     ComputeSimilarityOptions o;
+    std::unique_lock<std::mutex> model_lock;
     if (!brain_key.is_none()) o.brain_key = brain_key.cast<std::string>();
     if (!backend.is_none()) o.backend = backend.cast<std::string>();
     if (!patches_field.is_none()) o.patches_field = patches_field.cast<std::string>();
-    if (!model.is_none()) o.model = model.cast<std::string>();
+    if (py::isinstance<PyModel>(model)) {
+      auto m = model.cast<std::shared_ptr<PyModel>>();
+      o.model = m->name;
+      o.model_kwargs = m->kwargs;
+      // Another Python thread may be using this model (its calls release
+      // the GIL): hold its lock for the run.
+      model_lock = std::unique_lock<std::mutex>(m->mu);
+      o.model_instance = m->model;
+    } else if (!model.is_none()) {
+      o.model = model.cast<std::string>();
+    }
     if (!model_kwargs.is_none()) o.model_kwargs = ToJson(model_kwargs);
     o.batch_size = batch_size;
     o.num_workers = num_workers;
@@ -130,16 +262,7 @@ void BindBrain(py::module_& m) {
     } else if (py::isinstance<py::str>(embeddings)) {
       o.embeddings_field = embeddings.cast<std::string>();
     } else if (!embeddings.is_none()) {
-      o.embeddings = ToMatrix(embeddings, "embeddings");
-      // Rows align with the view's samples (or, with patches_field, its labels in order).
-      py::gil_scoped_release r;
-      if (o.patches_field.empty()) {
-        o.ids = view.Ids();
-      } else {
-        for (const auto& per_sample : view.Values(o.patches_field + ".detections.id"))
-          if (per_sample.is<ValueList>())
-            for (const auto& id : per_sample.as<ValueList>()) o.ids.push_back(id.as<std::string>());
-      }
+      o.embeddings = ToMatrix(embeddings, "embeddings");  // rows in view order (see ComputeSimilarityOptions)
     }
     py::gil_scoped_release r;
     return ComputeSimilarity(view, std::move(o));

@@ -7,14 +7,26 @@
 
 namespace fo::py_bind {
 
-std::shared_ptr<Database> Db() {
-  // Called with the GIL held, which serialises the first open.
-  static std::shared_ptr<Database>* db = nullptr;  // leaked: outlives interpreter teardown
-  if (!db) db = new std::shared_ptr<Database>(Database::OpenDefault());
+namespace {
+
+// Leaked: it must outlive interpreter teardown.
+std::shared_ptr<Database>& ProcessDb() {
+  static auto* db = new std::shared_ptr<Database>();
   return *db;
 }
 
-Matrix ToMatrix(py::handle obj, const char* what, bool allow_1d) {
+}  // namespace
+
+std::shared_ptr<Database> Db() {
+  // Called with the GIL held, which serialises the open.
+  std::shared_ptr<Database>& db = ProcessDb();
+  if (!db) db = Database::OpenDefault();
+  return db;
+}
+
+void ResetDb() { ProcessDb().reset(); }
+
+FloatRows ToFloatRows(py::handle obj, const char* what, bool allow_1d) {
   std::string expected = allow_1d ? "a 1-D array of d values or a 2-D array of shape (n, d)" : "a 2-D array of shape (n, d)";
   py::array a;
   try {
@@ -32,11 +44,19 @@ Matrix ToMatrix(py::handle obj, const char* what, bool allow_1d) {
     throw InvalidArgument(std::string(what) + " must be " + expected + ", got an array with " +
                           std::to_string(a.ndim()) + " dimensions");
   }
-  auto f = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
-  if (!f) throw InvalidArgument(std::string(what) + " cannot be converted to float32");
-  size_t rows = f.shape(0), cols = f.shape(1);
-  std::vector<float> data(f.data(), f.data() + rows * cols);
-  return Matrix(rows, cols, std::move(data));
+  FloatRows out;
+  // ensure() hands back the same array when it already is C-contiguous
+  // float32: no copy then.
+  out.array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  if (!out.array) throw InvalidArgument(std::string(what) + " cannot be converted to float32");
+  out.view = MatrixView(out.array.data(), size_t(out.array.shape(0)), size_t(out.array.shape(1)));
+  return out;
+}
+
+Matrix ToMatrix(py::handle obj, const char* what, bool allow_1d) {
+  FloatRows rows = ToFloatRows(obj, what, allow_1d);
+  const MatrixView& v = rows.view;
+  return Matrix(v.rows(), v.cols(), std::vector<float>(v.data(), v.data() + v.rows() * v.cols()));
 }
 
 py::array_t<float> FromMatrix(Matrix m, bool flat) {

@@ -59,6 +59,13 @@ SimilarityQuery ParseQuery(py::handle query) {
   return SimilarityQuery::ByVectors(ToMatrix(query, "query", true));
 }
 
+bool IsLabelField(const View& v, const std::string& field) {
+  if (field.find('.') != std::string::npos) return false;
+  for (const auto& f : Dataset::Load(v.database(), v.dataset_name()).Fields())
+    if (f.name == field) return f.type == "detections";
+  return false;
+}
+
 template <typename T, typename GetView>
 void AddViewMethods(py::class_<T>& cls, GetView get) {
   cls.def("__len__", [get](const T& t) { View v = get(t); py::gil_scoped_release r; return v.Count(); })
@@ -86,6 +93,19 @@ void AddViewMethods(py::class_<T>& cls, GetView get) {
            py::arg("tags"), py::arg("all") = false)
       .def("values", [get](const T& t, const std::string& field) {
         View v = get(t);
+        if (IsLabelField(v, field)) {  // the Detections themselves, as FiftyOne
+          std::vector<Sample> samples;
+          {
+            py::gil_scoped_release r;
+            samples = v.Samples();
+          }
+          py::list out;
+          for (const auto& s : samples) {
+            auto it = s.label_fields.find(field);
+            out.append(it == s.label_fields.end() ? py::object(py::none()) : py::cast(it->second));
+          }
+          return out;
+        }
         std::vector<Value> values;
         {
           py::gil_scoped_release r;
@@ -252,6 +272,7 @@ void BindDataset(py::module_& m) {
       })
       .def("__repr__", [](const Dataset& d) { return "<Dataset: " + d.name() + ">"; });
   AddBrainMethods(ds);
+  AddEmbeddingMethods(view, ds);
 
   m.def("load_dataset", [](const std::string& name) { return Dataset::Load(Db(), name); }, py::arg("name"));
   m.def("list_datasets", []() { return Dataset::List(Db()); });

@@ -32,6 +32,8 @@ void BindModule(py::module_& m) {
     }
   });
   m.attr("__version__") = Version();
+  m.def("_reset_store", &ResetDb,
+        "Forgets the open store: the next call opens $FO_DATABASE_PATH again (for tests).");
 }
 
 }  // namespace fo::py_bind
@@ -39,6 +41,8 @@ void BindModule(py::module_& m) {
 PYBIND11_MODULE(_fo, m) {
   m.doc() = "C++ core of the fo package (FiftyOne similarity search)";
   fo::py_bind::BindModule(m);
+  fo::py_bind::BindModel(m);
   fo::py_bind::BindDataset(m);
   fo::py_bind::BindBrain(m);
+  fo::py_bind::BindZoo(m);
 }

@@ -99,12 +99,12 @@ def test_similarity_numpy_embeddings(fo, dataset):
     assert view.values("id") == expected[:4]
 
     # get_embeddings
-    e, got_ids = index.get_embeddings()
+    e, got_ids, _ = index.get_embeddings()
     assert e.shape == (20, 8) and e.dtype == np.float32 and e.flags["OWNDATA"] is False
     assert sorted(got_ids) == sorted(ids)
-    e2, ids2 = index.get_embeddings(sample_ids=ids[:3])
+    e2, ids2, _ = index.get_embeddings(sample_ids=ids[:3])
     assert e2.shape == (3, 8)
-    np.testing.assert_allclose(e2[ids2.index(ids[0])], emb[0].astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(e2[list(ids2).index(ids[0])], emb[0].astype(np.float32), rtol=1e-6)
 
     # remove / add
     index.remove_from_index(sample_ids=ids[:10])
@@ -137,7 +137,7 @@ def test_similarity_builtin_model(fo, dataset):
     import fo.brain as fob
     index = fob.compute_similarity(dataset, brain_key="img_sim")
     assert index.total_index_size == 20
-    emb, ids = index.get_embeddings()
+    emb, ids, _ = index.get_embeddings()
     assert emb.shape[0] == 20
     view = dataset.sort_by_similarity(ids[0], k=3)
     got = view.values("id")

@@ -87,6 +87,17 @@ EmbeddingsResult VectorsFromField(const View& view, const std::string& field, co
   return out;
 }
 
+// The ids a user matrix's rows are taken to follow when none are given:
+// the view's samples, or each sample's patches_field labels in order.
+std::vector<std::string> ItemIdsInViewOrder(const View& samples, const std::string& patches_field) {
+  if (patches_field.empty()) return samples.Ids();
+  std::vector<std::string> ids;
+  for (const auto& per_sample : samples.Values(patches_field + ".detections.id"))
+    if (per_sample.is<ValueList>())
+      for (const auto& id : per_sample.as<ValueList>()) ids.push_back(id.as<std::string>());
+  return ids;
+}
+
 // Rows of a user matrix, with ids checked against the dataset: sample ids,
 // or label ids of patches_field (whose sample ids are looked up).
 EmbeddingsResult VectorsFromMatrix(const Dataset& dataset, Matrix m, const std::vector<std::string>& ids,
@@ -135,9 +146,11 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   int sources = o.embeddings.has_value() + (!o.embeddings_field.empty() && o.model.empty()) + o.no_embeddings;
   if (sources > 1) throw InvalidArgument("give only one of embeddings, embeddings_field or no_embeddings");
   if (!o.ids.empty() && !o.embeddings) throw InvalidArgument("ids were given without an embeddings matrix");
+  if (o.model_instance && o.model.empty()) o.model = o.model_instance->name();
   if (o.model.empty() && sources == 0) o.model = kColorGradientDescriptor;
-  std::unique_ptr<Model> model;
-  if (!o.model.empty()) model = LoadModel(o.model, o.model_kwargs);
+  std::shared_ptr<Model> model = o.model_instance;
+  if (!model && !o.model.empty()) model = LoadModel(o.model, o.model_kwargs);
+  if (o.embeddings && o.ids.empty()) o.ids = ItemIdsInViewOrder(samples, o.patches_field);
   if (!o.brain_key.empty() && HasBrainRun(dataset, o.brain_key))
     throw AlreadyExists("brain run '" + o.brain_key + "' already exists on dataset '" + dataset.name() +
                         "'; delete it first or choose another key");

@@ -3,7 +3,15 @@
 // patch index groups its matched patches under their sample, ordered by the
 // best patch). dist_field is written as FiftyOne does, when the view is
 // evaluated.
+//
+// The query runs once, on the first evaluation (View::SortBySimilarity's
+// callers evaluate at once); later evaluations reuse its rows, less the
+// samples no longer in the input. So counting or iterating the view costs no
+// new search, and the view stays usable after its run or index is deleted.
+#include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -24,15 +32,17 @@ class SortBySimilarityStage : public Stage {
   }
 
   void Apply(const View& input, std::vector<ViewRow>& rows) const override {
-    Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
-    std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
-    nlohmann::json credentials = nlohmann::json::object();
-    for (const auto& [k, v] : options_.credentials) credentials[k] = v;
-    auto index = LoadBrainResults(dataset, key, credentials);
-    index->UseView(input);
-    std::vector<Hit> hits = index->Query(query_, options_.k, options_.reverse);
-    rows = index->is_patch_index() ? PatchRows(hits) : SampleRows(hits);
-    if (!options_.dist_field.empty()) WriteDistances(dataset, *index, hits);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!result_) {
+      Query(input, rows);
+      result_ = rows;
+      return;
+    }
+    std::unordered_set<std::string> present;
+    for (const auto& r : rows) present.insert(r.sample_id);
+    rows.clear();
+    for (const auto& r : *result_)
+      if (present.count(r.sample_id)) rows.push_back(r);
   }
 
   std::string Describe() const override {
@@ -44,6 +54,19 @@ class SortBySimilarityStage : public Stage {
   }
 
  private:
+  // Runs the search over the input view.
+  void Query(const View& input, std::vector<ViewRow>& rows) const {
+    Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
+    std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
+    nlohmann::json credentials = nlohmann::json::object();
+    for (const auto& [k, v] : options_.credentials) credentials[k] = v;
+    auto index = LoadBrainResults(dataset, key, credentials);
+    index->UseView(input);
+    std::vector<Hit> hits = index->Query(query_, options_.k, options_.reverse);
+    rows = index->is_patch_index() ? PatchRows(hits) : SampleRows(hits);
+    if (!options_.dist_field.empty()) WriteDistances(dataset, *index, hits);
+  }
+
   static std::vector<ViewRow> SampleRows(const std::vector<Hit>& hits) {
     std::vector<ViewRow> rows;
     for (const auto& h : hits) rows.push_back({h.sample_id, h.distance, {}});
@@ -73,6 +96,8 @@ class SortBySimilarityStage : public Stage {
 
   SimilarityQuery query_;
   SortBySimilarityOptions options_;
+  mutable std::mutex mu_;
+  mutable std::optional<std::vector<ViewRow>> result_;  // rows of the first evaluation
 };
 
 }  // namespace

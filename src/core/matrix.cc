@@ -29,8 +29,11 @@ void Matrix::AppendRow(std::span<const float> r) {
   ++rows_;
 }
 
-void Matrix::CheckFinite(const char* what) const {
-  for (size_t i = 0; i < data_.size(); ++i) {
+void Matrix::CheckFinite(const char* what) const { MatrixView(*this).CheckFinite(what); }
+
+void MatrixView::CheckFinite(const char* what) const {
+  const size_t n = rows_ * cols_;
+  for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(data_[i])) {
       // cols_ > 0 here, since the buffer is not empty.
       throw InvalidArgument(std::string(what) + " contains NaN or Inf at row " + std::to_string(i / cols_) +

@@ -42,7 +42,7 @@ SimilarityIndex::SimilarityIndex(View root, std::string brain_key, SimilarityCon
 
 SimilarityIndex::~SimilarityIndex() = default;
 
-void SimilarityIndex::AddToIndex(const Matrix& embeddings, const std::vector<std::string>& sample_ids,
+void SimilarityIndex::AddToIndex(MatrixView embeddings, const std::vector<std::string>& sample_ids,
                                  const std::vector<std::string>& label_ids, const AddToIndexOptions& options) {
   if (embeddings.rows() != sample_ids.size())
     throw InvalidArgument("got " + std::to_string(embeddings.rows()) + " embeddings but " + std::to_string(sample_ids.size()) +
@@ -100,7 +100,7 @@ void SimilarityIndex::AddToIndex(const Matrix& embeddings, const std::vector<std
   txn.Commit();
 }
 
-void SimilarityIndex::AddBatch(const Matrix& embeddings, const std::vector<std::string>& item_ids,
+void SimilarityIndex::AddBatch(MatrixView embeddings, const std::vector<std::string>& item_ids,
                                const std::vector<std::string>& sample_ids, const std::vector<size_t>& rows, size_t begin,
                                size_t end) {
   Matrix m(0, 0);
@@ -223,8 +223,24 @@ Matrix SimilarityIndex::EmbedPrompts(const std::vector<std::string>& prompts) {
   if (!supports_prompts())
     throw InvalidArgument("brain run '" + brain_key_ + "' uses model '" + (config_.model.empty() ? "none" : config_.model) +
                           "', which does not support prompts; query by id or vector instead");
+  return RunModel().EmbedPrompts(prompts);
+}
+
+EmbeddingsResult SimilarityIndex::ComputeEmbeddings(const View& samples, ComputeEmbeddingsOptions options) {
+  if (config_.model.empty())
+    throw FailedPrecondition("brain run '" + brain_key_ +
+                             "' has no model (its embeddings were given directly); compute them yourself and call add_to_index");
+  if (samples.dataset_name() != root_.dataset_name())
+    throw InvalidArgument("the samples are from dataset '" + samples.dataset_name() + "' but brain run '" + brain_key_ +
+                          "' is on dataset '" + root_.dataset_name() + "'");
+  options.patches_field = config_.patches_field;
+  options.embeddings_field.clear();
+  return fo::ComputeEmbeddings(samples, RunModel(), options);
+}
+
+Model& SimilarityIndex::RunModel() {
   if (!model_) model_ = LoadModel(config_.model, config_.model_kwargs);
-  return model_->EmbedPrompts(prompts);
+  return *model_;
 }
 
 Matrix SimilarityIndex::QueryVector(const SimilarityQuery& query) {
