@@ -451,6 +451,43 @@ TEST_F(SimilarityTest, ASortedViewKeepsItsOrderAfterTheRunIsGone) {
   EXPECT_EQ(sorted.Count(), 4u);
 }
 
+// Sorts reuse loaded sklearn indexes (src/brain/index_cache.h); every commit,
+// through this handle or another connection, must still be seen.
+TEST_F(SimilarityTest, SortsSeeEveryWriteDespiteTheIndexCache) {
+  Dataset ds = MakeDataset(12);
+  Matrix m = testing::RandomMatrix(12, 6, 41);
+  IndexFromMatrix(ds, "cached", m, "euclidean");
+  SortBySimilarityOptions o;
+  o.brain_key = "cached";
+  o.k = 1;
+  auto nearest = [&](std::span<const float> q) {
+    Matrix query(1, q.size(), std::vector<float>(q.begin(), q.end()));
+    return ds.view().SortBySimilarity(SimilarityQuery::ByVectors(query), o).Ids().at(0);
+  };
+  std::vector<float> far(6, 100.0f);
+  EXPECT_NE(nearest(far), ids[0]);  // loads and caches the index
+
+  // Another connection moves sample 0 next to the query.
+  auto other = Database::Open(st.db->path());
+  LoadBrainResults(Dataset::Load(other, "ds"), "cached")->AddToIndex(Matrix(1, 6, far), {ids[0]});
+  EXPECT_EQ(nearest(far), ids[0]);
+
+  // This connection, through another index object, moves sample 1 there too and removes 0.
+  auto mine = LoadBrainResults(ds, "cached");
+  std::vector<float> farther(6, 200.0f);
+  mine->AddToIndex(Matrix(1, 6, farther), {ids[1]});
+  EXPECT_EQ(nearest(farther), ids[1]);
+  mine->RemoveFromIndex({ids[1]});
+  EXPECT_NE(nearest(farther), ids[1]);
+
+  // The run recomputed under the same key.
+  DeleteBrainRun(ds, "cached");
+  Matrix flipped = m;
+  for (size_t j = 0; j < 6; ++j) flipped.row(5)[j] = 300.0f;
+  IndexFromMatrix(ds, "cached", flipped, "euclidean");
+  EXPECT_EQ(nearest(std::vector<float>(6, 300.0f)), ids[5]);
+}
+
 TEST_F(SimilarityTest, BrainRunManagement) {
   Dataset ds = MakeDataset(6);
   ComputeSimilarityOptions o;

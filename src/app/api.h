@@ -31,7 +31,7 @@
 #include <utility>
 #include <vector>
 
-#include "app/index_cache.h"
+#include "brain/index_cache.h"
 #include "app/thumbnails.h"
 #include "fo/database.h"
 
@@ -81,7 +81,6 @@ class AppApi {
   std::shared_ptr<Database> db_;
   std::string default_dataset_;
   ThumbnailCache thumbnails_;
-  mutable IndexCache indexes_;
 };
 
 }  // namespace fo::internal

@@ -11,7 +11,9 @@ namespace fo {
 using internal::RunRecord;
 using nlohmann::json;
 
-const char* Version() { return "0.1.0"; }
+// FO_VERSION is CMakeLists.txt's project(fo VERSION ...), the one version of
+// the library, the CLI and the Python package (setup.py reads it too).
+const char* Version() { return FO_VERSION; }
 
 namespace {
 

@@ -1,5 +1,5 @@
-// The sort_by_similarity view stage: loads the run, restricts it to the
-// stage's input view, queries, and turns hits into rows (one per sample; a
+// The sort_by_similarity view stage: loads the run (through the process's
+// IndexCache), restricts it to the stage's input view, queries, and turns hits into rows (one per sample; a
 // patch index groups its matched patches under their sample, ordered by the
 // best patch). dist_field is written as FiftyOne does, when the view is
 // evaluated.
@@ -18,6 +18,7 @@
 #include "fo/brain.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
+#include "brain/index_cache.h"
 #include "store/stages.h"
 
 namespace fo::internal {
@@ -60,11 +61,9 @@ class SortBySimilarityStage : public Stage {
     std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
     nlohmann::json credentials = nlohmann::json::object();
     for (const auto& [k, v] : options_.credentials) credentials[k] = v;
-    auto index = LoadBrainResults(dataset, key, credentials);
-    index->UseView(input);
-    std::vector<Hit> hits = index->Query(query_, options_.k, options_.reverse);
-    rows = index->is_patch_index() ? PatchRows(hits) : SampleRows(hits);
-    if (!options_.dist_field.empty()) WriteDistances(dataset, *index, hits);
+    SortResult sorted = ProcessIndexCache().Sort(input, key, query_, options_.k, options_.reverse, credentials);
+    rows = sorted.patches_field.empty() ? SampleRows(sorted.hits) : PatchRows(sorted.hits);
+    if (!options_.dist_field.empty()) WriteDistances(dataset, sorted.patches_field, sorted.hits);
   }
 
   static std::vector<ViewRow> SampleRows(const std::vector<Hit>& hits) {
@@ -84,11 +83,11 @@ class SortBySimilarityStage : public Stage {
     return rows;
   }
 
-  void WriteDistances(Dataset& dataset, const SimilarityIndex& index, const std::vector<Hit>& hits) const {
+  void WriteDistances(Dataset& dataset, const std::string& patches_field, const std::vector<Hit>& hits) const {
     std::map<std::string, Value> values;
     for (const auto& h : hits) values[h.item_id] = h.distance;
-    if (index.is_patch_index()) {
-      dataset.SetLabelValues(index.config().patches_field, options_.dist_field, values);
+    if (!patches_field.empty()) {
+      dataset.SetLabelValues(patches_field, options_.dist_field, values);
     } else {
       dataset.SetValues(options_.dist_field, values);
     }

@@ -1,0 +1,90 @@
+#include "brain/index_cache.h"
+
+#include <sqlite3.h>
+
+#include "fo/brain.h"
+#include "fo/database.h"
+#include "fo/dataset.h"
+#include "store/sqlite.h"
+
+namespace fo::internal {
+
+namespace {
+
+SortResult Run(SimilarityIndex& index, const View& view, const SimilarityQuery& query, std::optional<size_t> k,
+               bool reverse) {
+  index.UseView(view);
+  SortResult result;
+  result.patches_field = index.config().patches_field;
+  result.hits = index.Query(query, k, reverse);
+  return result;
+}
+
+// Changes with every commit to the store: another connection's (SQLite's
+// data_version) or this connection's own (total_changes). Call with the
+// store's mutex held.
+std::string StoreVersion(Database& db) {
+  Statement pragma = db.sqlite().Prepare("PRAGMA data_version");
+  pragma.Step();
+  return std::to_string(pragma.Int(0)) + ':' + std::to_string(sqlite3_total_changes64(db.sqlite().raw()));
+}
+
+}  // namespace
+
+SortResult IndexCache::Sort(const View& view, const std::string& key, const SimilarityQuery& query,
+                            std::optional<size_t> k, bool reverse, const nlohmann::json& credentials) {
+  Dataset dataset = Dataset::Load(view.database(), view.dataset_name());
+  BrainInfo info = GetBrainInfo(dataset, key);  // kNotFound for an unknown key
+  if (info.type != "similarity" || info.config.value("method", "") != "sklearn") {
+    return Run(*LoadBrainResults(dataset, key, credentials), view, query, k, reverse);
+  }
+  // The handle's address tells stores (and connections) apart: data_version
+  // is per connection.
+  std::string run_prefix = std::to_string(reinterpret_cast<uintptr_t>(view.database().get())) + '\n' +
+                           std::to_string(dataset.id()) + '\n' + key + '\n';
+  std::shared_ptr<Entry> entry;
+  {
+    // Held while the version is read and the run loaded, so that no write
+    // of this process falls between the two.
+    std::lock_guard store_lock(view.database()->sqlite().mutex());
+    std::string id = run_prefix + info.timestamp + '\n' + info.config.dump() + '\n' + StoreVersion(*view.database());
+    entry = Find(id);
+    if (!entry) {
+      auto loaded = std::make_shared<Entry>();
+      loaded->id = id;
+      loaded->index = LoadBrainResults(dataset, key, credentials);
+      entry = Insert(std::move(loaded), run_prefix);
+    }
+  }
+  std::lock_guard lock(entry->mutex);
+  return Run(*entry->index, view, query, k, reverse);
+}
+
+std::shared_ptr<IndexCache::Entry> IndexCache::Find(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if ((*it)->id != id) continue;
+    entries_.splice(entries_.begin(), entries_, it);
+    return entries_.front();
+  }
+  return nullptr;
+}
+
+std::shared_ptr<IndexCache::Entry> IndexCache::Insert(std::shared_ptr<Entry> entry, const std::string& run_prefix) {
+  std::lock_guard lock(mutex_);
+  for (const auto& e : entries_) {
+    if (e->id == entry->id) return e;  // another thread loaded it first
+  }
+  // Older versions of the same run can never be asked for again.
+  entries_.remove_if([&](const std::shared_ptr<Entry>& e) { return e->id.rfind(run_prefix, 0) == 0; });
+  entries_.push_front(std::move(entry));
+  while (entries_.size() > capacity_) entries_.pop_back();
+  return entries_.front();
+}
+
+IndexCache& ProcessIndexCache() {
+  static auto* cache = new IndexCache();  // leaked: used until exit, from any thread
+  return *cache;
+}
+
+}  // namespace fo::internal
