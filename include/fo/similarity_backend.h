@@ -80,6 +80,10 @@ class SimilarityBackend {
   // data with the run (sklearn) can write it there.
   virtual void AttachToRun(int64_t run_id) {}
 
+  // A hint before Upsert calls that add up to `items` new items of `dim`
+  // values: an in-memory backend grows its storage once instead of doubling
+  // (and copying) as rows arrive.
+  virtual void Reserve(size_t items, size_t dim) {}
   // Inserts or replaces items, atomically. REQUIRES: vectors.rows() ==
   // item_ids.size() == sample_ids.size(), vectors finite, dimension equal to
   // the index's (once it has one; throws kInvalidArgument otherwise).

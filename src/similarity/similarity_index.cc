@@ -86,6 +86,7 @@ void SimilarityIndex::AddToIndex(MatrixView embeddings, const std::vector<std::s
   }
 
   size_t batch = std::max<size_t>(1, options.batch_size);
+  backend_->Reserve(rows.size(), embeddings.cols());
   internal::Transaction txn(root_.database()->sqlite());
   size_t start = 0;
   try {

@@ -55,6 +55,16 @@ class SklearnBackend : public SimilarityBackend {
     for (size_t i = 0; i < vectors.rows(); ++i) Put(vectors.row(i), item_ids[i], sample_ids[i]);
   }
 
+  void Reserve(size_t items, size_t dim) override {
+    if (dim_ != 0 && dim != dim_) return;  // Upsert will reject it
+    size_t rows = item_ids_.size() + items;
+    vectors_.reserve(rows * dim);
+    norms_.reserve(rows);
+    item_ids_.reserve(rows);
+    sample_ids_.reserve(rows);
+    row_of_.reserve(rows);
+  }
+
   std::vector<bool> Contains(const std::vector<std::string>& item_ids) override {
     std::vector<bool> out;
     for (const auto& id : item_ids) out.push_back(row_of_.count(id) > 0);
@@ -153,11 +163,18 @@ class SklearnBackend : public SimilarityBackend {
   void Load() {
     auto& s = db_->sqlite();
     std::lock_guard lock(s.mutex());
+    auto count = s.Prepare("SELECT COUNT(*) FROM index_items WHERE run_id = ?");
+    count.Bind(1, run_id_);
+    count.Step();
+    const size_t rows = static_cast<size_t>(count.Int(0));
     auto q = s.Prepare("SELECT item_id, sample_id, vector FROM index_items WHERE run_id = ? ORDER BY rowid");
     q.Bind(1, run_id_);
     while (q.Step()) {
       auto blob = q.Blob(2);
-      if (dim_ == 0) dim_ = blob.size() / sizeof(float);
+      if (dim_ == 0) {
+        dim_ = blob.size() / sizeof(float);
+        Reserve(rows, dim_);
+      }
       if (blob.size() != dim_ * sizeof(float)) throw Corruption("index vector of item " + q.Text(0) + " has the wrong size");
       FloatVector v = internal::BlobToVector(blob);
       Put(v, q.Text(0), q.Text(1));
