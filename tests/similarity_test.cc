@@ -14,6 +14,7 @@
 #include "fo/embeddings.h"
 #include "fo/error.h"
 #include "fo/model.h"
+#include "brain/index_cache.h"
 #include "fo/object_id.h"
 #include "test_support.h"
 
@@ -486,6 +487,30 @@ TEST_F(SimilarityTest, SortsSeeEveryWriteDespiteTheIndexCache) {
   for (size_t j = 0; j < 6; ++j) flipped.row(5)[j] = 300.0f;
   IndexFromMatrix(ds, "cached", flipped, "euclidean");
   EXPECT_EQ(nearest(std::vector<float>(6, 300.0f)), ids[5]);
+}
+
+TEST_F(SimilarityTest, TheIndexCacheKeepsToItsBudget) {
+  Dataset ds = MakeDataset(10);
+  IndexFromMatrix(ds, "a", testing::RandomMatrix(10, 8, 51));
+  IndexFromMatrix(ds, "b", testing::RandomMatrix(10, 8, 52));
+  const size_t one_run = 10 * 8 * sizeof(float);
+  auto sort_both = [&](internal::IndexCache& cache) {
+    for (const char* key : {"a", "b"}) {
+      auto sorted = cache.Sort(ds.view(), key, SimilarityQuery::ById(ids[0]), 3, false);
+      EXPECT_EQ(sorted.hits.at(0).item_id, ids[0]);
+    }
+    return cache.cached_runs();
+  };
+  internal::IndexCache roomy(4, 2 * one_run);
+  EXPECT_EQ(sort_both(roomy), 2u);
+  internal::IndexCache one_fits(4, one_run);
+  EXPECT_EQ(sort_both(one_fits), 1u);
+  internal::IndexCache tiny(4, 1);  // the newest run stays, whatever its size
+  EXPECT_EQ(sort_both(tiny), 1u);
+  internal::IndexCache two_slots(1, 1 << 20);
+  EXPECT_EQ(sort_both(two_slots), 1u);
+  internal::IndexCache off(0, 0);
+  EXPECT_EQ(sort_both(off), 0u);
 }
 
 TEST_F(SimilarityTest, BrainRunManagement) {

@@ -1,7 +1,8 @@
 """fo.zoo: ``import fo.zoo as foz``, as ``import fiftyone.zoo as foz``.
 
-Zoo *models* are referred to by name (they are loaded by the C++ library
-when a run uses them); ``list_zoo_models()`` names them.
+Zoo *models*: ``load_zoo_model(name)`` loads one (its files are downloaded
+into the model zoo cache on first use, see the README's Configuration);
+``list_zoo_models()`` names them.
 
 Zoo *datasets* (``list_zoo_datasets()``):
 

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
+#include <iostream>
+
 #include "fo/brain.h"
 #include "fo/database.h"
 #include "fo/dataset.h"
@@ -53,6 +56,7 @@ SortResult IndexCache::Sort(const View& view, const std::string& key, const Simi
       auto loaded = std::make_shared<Entry>();
       loaded->id = id;
       loaded->index = LoadBrainResults(dataset, key, credentials);
+      loaded->bytes = loaded->index->total_index_size() * loaded->index->backend().Dimension() * sizeof(float);
       entry = Insert(std::move(loaded), run_prefix);
     }
   }
@@ -78,12 +82,33 @@ std::shared_ptr<IndexCache::Entry> IndexCache::Insert(std::shared_ptr<Entry> ent
   // Older versions of the same run can never be asked for again.
   entries_.remove_if([&](const std::shared_ptr<Entry>& e) { return e->id.rfind(run_prefix, 0) == 0; });
   entries_.push_front(std::move(entry));
-  while (entries_.size() > capacity_) entries_.pop_back();
-  return entries_.front();
+  size_t bytes = 0;
+  for (const auto& e : entries_) bytes += e->bytes;
+  while (entries_.size() > 1 && (entries_.size() > capacity_ || bytes > max_bytes_)) {
+    bytes -= entries_.back()->bytes;
+    entries_.pop_back();
+  }
+  std::shared_ptr<Entry> newest = entries_.front();
+  if (capacity_ == 0) entries_.clear();
+  return newest;
+}
+
+size_t IndexCache::cached_runs() {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
 }
 
 IndexCache& ProcessIndexCache() {
-  static auto* cache = new IndexCache();  // leaked: used until exit, from any thread
+  static auto* cache = [] {
+    size_t mb = 2048;
+    if (const char* env = std::getenv("FO_INDEX_CACHE_MB"); env && *env) {
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(env, &end, 10);
+      if (end && *end == '\0') mb = static_cast<size_t>(v);
+      else std::cerr << "warning: FO_INDEX_CACHE_MB='" << env << "' is not a number of megabytes; using 2048\n";
+    }
+    return new IndexCache(mb == 0 ? 0 : 4, mb << 20);
+  }();  // leaked: used until exit, from any thread
   return *cache;
 }
 

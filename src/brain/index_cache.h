@@ -16,6 +16,11 @@
 // read) and takes the credentials from the call, the environment and the
 // brain config afresh.
 //
+// Bounded two ways: at most `capacity` runs, and at most `max_bytes` of
+// vectors (plus the most recently used run, whatever its size, so that
+// repeated sorts of one large run still hit). The process's cache takes
+// max_bytes from $FO_INDEX_CACHE_MB (default 2048).
+//
 // Thread-safe: an index is used by one query at a time.
 #ifndef FO_BRAIN_INDEX_CACHE_H_
 #define FO_BRAIN_INDEX_CACHE_H_
@@ -40,7 +45,8 @@ struct SortResult {
 
 class IndexCache {
  public:
-  explicit IndexCache(size_t capacity = 4) : capacity_(capacity) {}
+  explicit IndexCache(size_t capacity = 4, size_t max_bytes = size_t{2048} << 20)
+      : capacity_(capacity), max_bytes_(max_bytes) {}
 
   // The k items of `view` nearest to the query (farthest with reverse) in
   // run `key` of the view's dataset. Throws the library's errors (kNotFound
@@ -49,9 +55,13 @@ class IndexCache {
   SortResult Sort(const View& view, const std::string& key, const SimilarityQuery& query, std::optional<size_t> k,
                   bool reverse, const nlohmann::json& credentials = nlohmann::json::object());
 
+  // Loaded runs kept (for tests).
+  size_t cached_runs();
+
  private:
   struct Entry {
     std::string id;
+    size_t bytes = 0;  // of its vectors
     std::mutex mutex;  // SimilarityIndex is not thread-safe
     std::unique_ptr<SimilarityIndex> index;
   };
@@ -60,11 +70,13 @@ class IndexCache {
   std::shared_ptr<Entry> Insert(std::shared_ptr<Entry> entry, const std::string& run_prefix);
 
   size_t capacity_;
+  size_t max_bytes_;
   std::mutex mutex_;
   std::list<std::shared_ptr<Entry>> entries_;  // most recently used first
 };
 
-// The cache of this process (capacity 4 runs).
+// The cache of this process: 4 runs, $FO_INDEX_CACHE_MB (default 2048) MB
+// of vectors; 0 turns it off.
 IndexCache& ProcessIndexCache();
 
 }  // namespace fo::internal
