@@ -696,5 +696,56 @@ TEST_F(AppApiTest, LaunchFailsReadablyForAnUnknownDataset) {
   EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
 }
 
+// The thumbnail cache deletes its least recently used entries beyond its
+// limit; serving an entry counts as a use.
+TEST(ThumbnailCacheTest, PrunesTheLeastRecentlyUsedBeyondItsLimit) {
+  TempDir dir;
+  const std::string cache_dir = dir.File("thumbs");
+  auto now = fs::file_time_type::clock::now();
+  // A real thumbnail, last used three hours ago (the oldest entry)...
+  Image image;
+  image.width = image.height = 8;
+  image.rgb.assign(8 * 8 * 3, 90);
+  SaveImage(image, dir.File("source.png"));
+  internal::ThumbnailSource source;
+  source.filepath = dir.File("source.png");
+  internal::ThumbnailCache unbounded(cache_dir);
+  std::string key = unbounded.Key(source);
+  std::string kept = unbounded.Get(source, key);
+  fs::last_write_time(kept, now - std::chrono::hours(3));
+  // ... and ten 1,000-byte entries used 2h50m to 2h ago, oldest first.
+  std::vector<std::string> others;
+  for (int i = 0; i < 10; ++i) {
+    others.push_back(cache_dir + "/zz/entry" + std::to_string(i) + ".jpg");
+    fs::create_directories(cache_dir + "/zz");
+    testing::WriteFile(others.back(), std::string(1000, 'x'));
+    fs::last_write_time(others.back(), now - std::chrono::minutes(170 - 5 * i));
+  }
+  testing::WriteFile(cache_dir + "/zz/notes.txt", std::string(50000, 'y'));  // not an entry: never deleted
+  const uint64_t thumb = fs::file_size(kept);
+
+  // Serving the old thumbnail makes it the most recently used.
+  EXPECT_EQ(unbounded.Get(source, key), kept);
+  EXPECT_GT(fs::last_write_time(kept), now - std::chrono::minutes(1));
+
+  // A limit of 5,000 + the thumbnail: pruned to 90% of it, oldest first.
+  internal::ThumbnailCache bounded(cache_dir, 5000 + thumb);
+  EXPECT_TRUE(fs::exists(kept));
+  EXPECT_TRUE(fs::exists(cache_dir + "/zz/notes.txt"));
+  uint64_t left = thumb;
+  for (size_t i = 0; i < others.size(); ++i) {
+    bool exists = fs::exists(others[i]);
+    if (exists) left += 1000;
+    // Entries go strictly oldest first.
+    if (i > 0 && !exists) EXPECT_FALSE(fs::exists(others[i - 1])) << i;
+  }
+  EXPECT_LE(left, (5000 + thumb) / 10 * 9);
+  EXPECT_GT(left + 1000, (5000 + thumb) / 10 * 9);  // no more than needed
+  EXPECT_TRUE(fs::exists(others.back()));
+  EXPECT_EQ(bounded.Prune(), 0u);  // under the limit now
+  internal::ThumbnailCache no_limit(cache_dir, 0);
+  EXPECT_EQ(no_limit.Prune(), 0u);
+}
+
 }  // namespace
 }  // namespace fo

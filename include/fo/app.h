@@ -10,6 +10,7 @@
 #ifndef FO_APP_H_
 #define FO_APP_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,9 @@ struct AppOptions {
   std::string dataset;        // the dataset the page opens first; may be empty
   // Where thumbnails are cached. Default: ~/.fiftyone/cpp/thumbnails/.
   std::string thumbnail_dir;
+  // The cache's size limit: the least recently used thumbnails are deleted
+  // beyond it (at start, then every few hundred new thumbnails). 0 = none.
+  uint64_t thumbnail_cache_bytes = uint64_t{1} << 30;
 };
 
 // The default thumbnail cache directory, ~/.fiftyone/cpp/thumbnails.

@@ -238,8 +238,11 @@ ApiResponse ErrorResponse(int status, const std::string& message) {
   return {status, "application/json", Dump({{"error", OneLine(message)}}), {}};
 }
 
-AppApi::AppApi(std::shared_ptr<Database> db, std::string default_dataset, std::string thumbnail_dir)
-    : db_(std::move(db)), default_dataset_(std::move(default_dataset)), thumbnails_(std::move(thumbnail_dir)) {}
+AppApi::AppApi(std::shared_ptr<Database> db, std::string default_dataset, std::string thumbnail_dir,
+               uint64_t thumbnail_cache_bytes)
+    : db_(std::move(db)),
+      default_dataset_(std::move(default_dataset)),
+      thumbnails_(std::move(thumbnail_dir), thumbnail_cache_bytes) {}
 
 ApiResponse AppApi::ListDatasets() const {
   return Guarded([&] {

@@ -62,7 +62,8 @@ ApiResponse ErrorResponse(int status, const std::string& message);
 
 class AppApi {
  public:
-  AppApi(std::shared_ptr<Database> db, std::string default_dataset, std::string thumbnail_dir);
+  AppApi(std::shared_ptr<Database> db, std::string default_dataset, std::string thumbnail_dir,
+         uint64_t thumbnail_cache_bytes = 0);
 
   ApiResponse ListDatasets() const;
   ApiResponse GetDataset(const std::string& name) const;

@@ -136,7 +136,8 @@ struct AppServer::Impl {
   Impl(std::shared_ptr<Database> db, AppOptions opts)
       : options(std::move(opts)),
         api(std::move(db), options.dataset,
-            options.thumbnail_dir.empty() ? DefaultThumbnailDir() : options.thumbnail_dir) {}
+            options.thumbnail_dir.empty() ? DefaultThumbnailDir() : options.thumbnail_dir,
+            options.thumbnail_cache_bytes) {}
 
   AppOptions options;
   internal::AppApi api;

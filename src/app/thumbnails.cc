@@ -1,6 +1,8 @@
 #include "app/thumbnails.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -109,9 +111,54 @@ void WriteAtomically(const std::string& path, const std::vector<uchar>& bytes) {
   }
 }
 
+// Refreshes a served entry's mtime, which Prune reads as its last use; at
+// most hourly, so that a warm cache costs no write per request.
+void MarkUsed(const std::string& path) {
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  auto mtime = fs::last_write_time(path, ec);
+  if (!ec && now - mtime > std::chrono::hours(1)) fs::last_write_time(path, now, ec);
+}
+
 }  // namespace
 
-ThumbnailCache::ThumbnailCache(std::string directory) : directory_(std::move(directory)) {}
+ThumbnailCache::ThumbnailCache(std::string directory, uint64_t max_bytes)
+    : directory_(std::move(directory)), max_bytes_(max_bytes) {
+  Prune();
+}
+
+uint64_t ThumbnailCache::Prune() const {
+  if (max_bytes_ == 0) return 0;
+  std::lock_guard lock(prune_mutex_);
+  struct Entry {
+    fs::file_time_type used;
+    uint64_t bytes;
+    fs::path path;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(directory_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code e;
+    if (!it->is_regular_file(e) || it->path().extension() != ".jpg") continue;
+    uint64_t bytes = it->file_size(e);
+    fs::file_time_type used = it->last_write_time(e);
+    if (e) continue;
+    entries.push_back({used, bytes, it->path()});
+    total += bytes;
+  }
+  if (total <= max_bytes_) return 0;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
+  const uint64_t target = max_bytes_ / 10 * 9;
+  uint64_t deleted = 0;
+  for (const Entry& e : entries) {
+    if (total - deleted <= target) break;
+    std::error_code rm;
+    if (fs::remove(e.path, rm)) deleted += e.bytes;
+  }
+  return deleted;
+}
 
 std::string ThumbnailCache::Key(const ThumbnailSource& source) const {
   std::error_code ec;
@@ -136,10 +183,14 @@ std::string ThumbnailCache::PathOf(const std::string& key) const {
 std::string ThumbnailCache::Get(const ThumbnailSource& source, const std::string& key) const {
   std::string path = PathOf(key);
   std::error_code ec;
-  if (fs::exists(path, ec)) return path;
+  if (fs::exists(path, ec)) {
+    MarkUsed(path);
+    return path;
+  }
   fs::create_directories(fs::path(path).parent_path(), ec);
   if (ec) throw IOError("cannot create the thumbnail directory " + fs::path(path).parent_path().string() + ": " + ec.message());
   Generate(source, path);
+  if (++written_ % kPruneEvery == 0) Prune();
   return path;
 }
 

@@ -77,7 +77,14 @@ void AddAppCommands(CLI::App& app) {
       ->capture_default_str();
   launch->add_option("--thumbnail-dir", options->thumbnail_dir,
                      "Thumbnail cache directory (default: ~/.fiftyone/cpp/thumbnails)");
-  launch->callback([options] { Launch(*options); });
+  auto cache_mb = std::make_shared<uint64_t>(options->thumbnail_cache_bytes >> 20);
+  launch->add_option("--thumbnail-cache-mb", *cache_mb,
+                     "Size limit of the thumbnail cache; the least recently used are deleted beyond it (0: no limit)")
+      ->capture_default_str();
+  launch->callback([options, cache_mb] {
+    options->thumbnail_cache_bytes = *cache_mb << 20;
+    Launch(*options);
+  });
 }
 
 }  // namespace fo::cli
