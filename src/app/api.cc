@@ -13,6 +13,7 @@
 #include "fo/brain.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
+#include "store/sqlite.h"
 
 namespace fo::internal {
 
@@ -280,6 +281,28 @@ ApiResponse AppApi::ListSamples(const std::string& name, const QueryParams& para
   });
 }
 
+namespace {
+
+// The number of `field` labels in the dataset and the (sample id, label id)
+// of those in [offset, offset + limit), in sample then label order.
+std::pair<size_t, std::vector<std::pair<std::string, std::string>>> PatchPage(const Dataset& dataset,
+                                                                               const std::string& field, size_t offset,
+                                                                               size_t limit) {
+  Sqlite& db = dataset.database()->sqlite();
+  std::lock_guard lock(db.mutex());
+  const char* from = " FROM labels l JOIN samples s ON l.sample_seq = s.seq WHERE s.dataset_id = ? AND l.field = ?";
+  Statement count = db.Prepare(std::string("SELECT COUNT(*)") + from);
+  count.Bind(1, dataset.id()).Bind(2, field);
+  count.Step();
+  std::pair<size_t, std::vector<std::pair<std::string, std::string>>> out{static_cast<size_t>(count.Int(0)), {}};
+  Statement page = db.Prepare(std::string("SELECT s.id, l.id") + from + " ORDER BY s.seq, l.position LIMIT ? OFFSET ?");
+  page.Bind(1, dataset.id()).Bind(2, field).Bind(3, limit).Bind(4, offset);
+  while (page.Step()) out.second.emplace_back(page.Text(0), page.Text(1));
+  return out;
+}
+
+}  // namespace
+
 ApiResponse AppApi::ListPatches(const std::string& name, const QueryParams& params) const {
   return Guarded([&] {
     Dataset dataset = Dataset::Load(db_, name);
@@ -288,17 +311,19 @@ ApiResponse AppApi::ListPatches(const std::string& name, const QueryParams& para
     MustFindDetectionsField(dataset, dataset.Fields(), *field);
     size_t offset = CountParam(params, "offset", 0, 0, SIZE_MAX >> 1);
     size_t limit = CountParam(params, "limit", kDefaultPageSize, 1, kMaxPageSize);
-    // Patches are numbered across samples in sample order; one pass counts
-    // them all (for "total") and keeps the page's.
+    // Patches are numbered across samples in sample order. The label table
+    // gives the total and the page's labels; only their samples are read.
+    auto [total, page] = PatchPage(dataset, *field, offset, limit);
+    std::vector<std::string> sample_ids;
+    for (const auto& [sample_id, label_id] : page)
+      if (sample_ids.empty() || sample_ids.back() != sample_id) sample_ids.push_back(sample_id);
+    std::map<std::string, Sample> samples;
+    for (Sample& s : dataset.view().Select(sample_ids).Samples()) samples.emplace(s.id, std::move(s));
     ordered_json patches = ordered_json::array();
-    size_t total = 0;
-    for (const Sample& s : dataset.view().Samples()) {
-      auto it = s.label_fields.find(*field);
-      if (it == s.label_fields.end()) continue;
-      for (const Detection& d : it->second.detections) {
-        if (total >= offset && total < offset + limit) patches.push_back(PatchToAppJson(name, s, d));
-        ++total;
-      }
+    for (const auto& [sample_id, label_id] : page) {
+      auto s = samples.find(sample_id);
+      if (s == samples.end()) continue;  // deleted since: the page is a snapshot
+      if (const Detection* d = FindDetection(s->second, label_id, *field)) patches.push_back(PatchToAppJson(name, s->second, *d));
     }
     return JsonResponse({{"total", total}, {"offset", offset}, {"limit", limit}, {"patches", std::move(patches)}});
   });
