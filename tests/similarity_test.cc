@@ -496,7 +496,7 @@ TEST_F(SimilarityTest, TheIndexCacheKeepsToItsBudget) {
   const size_t one_run = 10 * 8 * sizeof(float);
   auto sort_both = [&](internal::IndexCache& cache) {
     for (const char* key : {"a", "b"}) {
-      auto sorted = cache.Sort(ds.view(), key, SimilarityQuery::ById(ids[0]), 3, false);
+      auto sorted = cache.Sort(ds, ds.view(), key, SimilarityQuery::ById(ids[0]), 3, false);
       EXPECT_EQ(sorted.hits.at(0).item_id, ids[0]);
     }
     return cache.cached_runs();

@@ -199,11 +199,7 @@ void BindBrain(py::module_& m) {
       .def("compute_embeddings", [](SimilarityIndex& i, py::object samples, py::object batch_size,
                                     py::object num_workers, bool skip_failures, py::object progress) {
         View v = ToView(samples);
-        ComputeEmbeddingsOptions o;
-        if (!batch_size.is_none()) o.batch_size = batch_size.cast<size_t>();
-        if (!num_workers.is_none()) o.num_workers = num_workers.cast<size_t>();
-        o.skip_failures = skip_failures;
-        if (!progress.is_none()) o.progress = progress.cast<bool>();
+        ComputeEmbeddingsOptions o = EmbeddingsOptions(batch_size, num_workers, skip_failures, progress);
         EmbeddingsResult r;
         {
           py::gil_scoped_release release;

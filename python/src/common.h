@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fo/embeddings.h"
 #include "fo/matrix.h"
 #include "fo/sample.h"
 #include "fo/value.h"
@@ -76,6 +77,11 @@ struct PyModel {
 };
 // A PyModel, or a model name loaded with no kwargs.
 std::shared_ptr<PyModel> ToModel(py::handle obj);
+
+// compute_embeddings' common keyword arguments (None: the library's default);
+// kInvalidArgument for a batch_size below 1.
+ComputeEmbeddingsOptions EmbeddingsOptions(py::object batch_size, py::object num_workers, bool skip_failures,
+                                           py::object progress);
 
 void AddEmbeddingMethods(py::class_<View>& view, py::class_<Dataset>& dataset);
 

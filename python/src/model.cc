@@ -18,9 +18,10 @@ namespace {
 // (h, w, 3) RGB or (h, w, 4) RGBA, as FiftyOne's models take.
 Image ToImage(py::handle obj) {
   if (py::isinstance<py::str>(obj)) return LoadImage(obj.cast<std::string>());
-  auto a = py::array_t<uint8_t, py::array::c_style>::ensure(obj);
-  if (!a || py::array::ensure(obj).dtype().kind() != 'u' || py::array::ensure(obj).itemsize() != 1)
+  py::array given = py::array::ensure(obj);
+  if (!given || !given.dtype().is(py::dtype::of<uint8_t>()))
     throw InvalidArgument("an image must be a file path or a uint8 array of shape (h, w[, 3 or 4])");
+  auto a = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(given);
   const int channels = a.ndim() == 2 ? 1 : a.ndim() == 3 ? int(a.shape(2)) : 0;
   if (channels != 1 && channels != 3 && channels != 4)
     throw InvalidArgument("an image array must have shape (h, w), (h, w, 3) or (h, w, 4); got " + std::to_string(a.ndim()) +
@@ -50,19 +51,6 @@ std::vector<std::string> ToStrings(py::handle obj, const char* what) {
   return out;
 }
 
-ComputeEmbeddingsOptions EmbeddingsOptions(py::object batch_size, py::object num_workers, bool skip_failures,
-                                           py::object progress) {
-  ComputeEmbeddingsOptions o;
-  if (!batch_size.is_none()) {
-    int64_t b = batch_size.cast<int64_t>();
-    if (b <= 0) throw InvalidArgument("batch_size must be positive, got " + std::to_string(b));
-    o.batch_size = size_t(b);
-  }
-  if (!num_workers.is_none()) o.num_workers = num_workers.cast<size_t>();
-  o.skip_failures = skip_failures;
-  if (!progress.is_none()) o.progress = progress.cast<bool>();
-  return o;
-}
 
 // FiftyOne returns a (n, d) array when every sample was embedded, else a
 // list with None for the samples that failed (skip_failures).
@@ -80,6 +68,20 @@ py::object AlignedEmbeddings(EmbeddingsResult r, const std::vector<std::string>&
 }
 
 }  // namespace
+
+ComputeEmbeddingsOptions EmbeddingsOptions(py::object batch_size, py::object num_workers, bool skip_failures,
+                                           py::object progress) {
+  ComputeEmbeddingsOptions o;
+  if (!batch_size.is_none()) {
+    int64_t b = batch_size.cast<int64_t>();
+    if (b <= 0) throw InvalidArgument("batch_size must be positive, got " + std::to_string(b));
+    o.batch_size = size_t(b);
+  }
+  if (!num_workers.is_none()) o.num_workers = num_workers.cast<size_t>();
+  o.skip_failures = skip_failures;
+  if (!progress.is_none()) o.progress = progress.cast<bool>();
+  return o;
+}
 
 std::shared_ptr<PyModel> ToModel(py::handle obj) {
   if (py::isinstance<PyModel>(obj)) return obj.cast<std::shared_ptr<PyModel>>();

@@ -30,13 +30,6 @@ py::object FromOrderedJson(const nlohmann::ordered_json& j) {
   return FromJson(nlohmann::json::parse(j.dump()));
 }
 
-ZooModelInfo RequireModel(const std::string& name) {
-  if (std::optional<ZooModelInfo> info = FindZooModel(name)) return *info;
-  std::string known;
-  for (const ZooModelInfo& m : ListZooModels()) known += (known.empty() ? "" : ", ") + m.name;
-  throw NotFound("unknown zoo model '" + name + "'; known models: " + known);
-}
-
 }  // namespace
 
 void BindZoo(py::module_& m) {
@@ -71,9 +64,9 @@ checksum or size mismatch, OSError when path cannot be written.)doc");
   });
 
   m.def("zoo_model_info", [](const std::string& name) {
-    ZooModelInfo info = RequireModel(name);
-    py::dict d = FromOrderedJson(ZooModelInfoToJson(info)).cast<py::dict>();
-    d["downloaded"] = IsZooModelDownloaded(name);
+    bool downloaded = IsZooModelDownloaded(name);  // kNotFound naming the known models
+    py::dict d = FromOrderedJson(ZooModelInfoToJson(*FindZooModel(name))).cast<py::dict>();
+    d["downloaded"] = downloaded;
     return d;
   }, py::arg("name"), "The manifest entry of a zoo model (as `fo zoo models info --json`) plus 'downloaded'.");
 

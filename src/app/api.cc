@@ -349,7 +349,7 @@ ApiResponse AppApi::SortBySimilarity(const std::string& name, const std::string&
   return Guarded([&] {
     Dataset dataset = Dataset::Load(db_, name);
     SortRequest request = ParseSortRequest(body);
-    SortResult sorted = ProcessIndexCache().Sort(dataset.view(), request.brain_key, request.query, request.k, request.reverse);
+    SortResult sorted = ProcessIndexCache().Sort(dataset, dataset.view(), request.brain_key, request.query, request.k, request.reverse);
     return JsonResponse({{"brain_key", request.brain_key},
                          {"patches", !sorted.patches_field.empty()},
                          {"results", SortResultsJson(dataset, sorted)}});

@@ -34,9 +34,9 @@ std::string StoreVersion(Database& db) {
 
 }  // namespace
 
-SortResult IndexCache::Sort(const View& view, const std::string& key, const SimilarityQuery& query,
-                            std::optional<size_t> k, bool reverse, const nlohmann::json& credentials) {
-  Dataset dataset = Dataset::Load(view.database(), view.dataset_name());
+SortResult IndexCache::Sort(const Dataset& dataset, const View& view, const std::string& key,
+                            const SimilarityQuery& query, std::optional<size_t> k, bool reverse,
+                            const nlohmann::json& credentials) {
   BrainInfo info = GetBrainInfo(dataset, key);  // kNotFound for an unknown key
   if (info.type != "similarity" || info.config.value("method", "") != "sklearn") {
     return Run(*LoadBrainResults(dataset, key, credentials), view, query, k, reverse);

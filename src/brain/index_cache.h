@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "fo/dataset.h"
 #include "fo/similarity.h"
 #include "fo/view.h"
 
@@ -48,11 +49,11 @@ class IndexCache {
   explicit IndexCache(size_t capacity = 4, size_t max_bytes = size_t{2048} << 20)
       : capacity_(capacity), max_bytes_(max_bytes) {}
 
-  // The k items of `view` nearest to the query (farthest with reverse) in
-  // run `key` of the view's dataset. Throws the library's errors (kNotFound
+  // The k items of `view` (a view of `dataset`) nearest to the query
+  // (farthest with reverse) in run `key` of the dataset. Throws the library's errors (kNotFound
   // for an unknown key or id, kInvalidArgument for a prompt on a run without
   // prompts, kUnavailable for a server down...).
-  SortResult Sort(const View& view, const std::string& key, const SimilarityQuery& query, std::optional<size_t> k,
+  SortResult Sort(const Dataset& dataset, const View& view, const std::string& key, const SimilarityQuery& query, std::optional<size_t> k,
                   bool reverse, const nlohmann::json& credentials = nlohmann::json::object());
 
   // Loaded runs kept (for tests).

@@ -61,7 +61,7 @@ class SortBySimilarityStage : public Stage {
     std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
     nlohmann::json credentials = nlohmann::json::object();
     for (const auto& [k, v] : options_.credentials) credentials[k] = v;
-    SortResult sorted = ProcessIndexCache().Sort(input, key, query_, options_.k, options_.reverse, credentials);
+    SortResult sorted = ProcessIndexCache().Sort(dataset, input, key, query_, options_.k, options_.reverse, credentials);
     rows = sorted.patches_field.empty() ? SampleRows(sorted.hits) : PatchRows(sorted.hits);
     if (!options_.dist_field.empty()) WriteDistances(dataset, sorted.patches_field, sorted.hits);
   }
