@@ -20,7 +20,7 @@ unless --dir was given. Prints progress, then Markdown tables.
    (compute_similarity(embeddings=...)), so that a call also has real work.
    Three sides time the same calls on the same store and runs:
    - "C++": bench/python_overhead_peer, a child process timing
-     dataset.view().SortBySimilarity(SimilarityQuery::ById(id), opts).Ids()
+     SortBySimilarity(dataset.view(), SimilarityQuery::ById(id), opts).Ids()
      (what python/src/dataset.cc does);
    - "Python": this script with --sort-child, a fresh child process timing
      dataset.sort_by_similarity(query_id, k=K, brain_key=KEY), which

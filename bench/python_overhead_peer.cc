@@ -5,7 +5,7 @@
 //   python_overhead_peer sort --store PATH
 //     Serves requests on stdin, one per line, answering one line on stdout:
 //       sort DATASET KEY QUERY_ID K CALLS
-//         times CALLS x dataset.view().SortBySimilarity(ById(QUERY_ID),
+//         times CALLS x SortBySimilarity(dataset.view(), ById(QUERY_ID),
 //         {k, brain_key}).Ids() (what python/src/dataset.cc does for
 //         dataset.sort_by_similarity), answers the times in ns.
 //       pieces DATASET KEY QUERY_ID K CALLS
@@ -117,7 +117,7 @@ class SortServer {
     for (size_t i = 0; i < calls; ++i) {
       auto start = Clock::now();
       // As the binding: build the options, sort the dataset's view, evaluate.
-      dataset.view().SortBySimilarity(SimilarityQuery::ById(query), Options(key, k)).Ids();
+      SortBySimilarity(dataset.view(), SimilarityQuery::ById(query), Options(key, k)).Ids();
       ns.push_back(NsSince(start));
     }
     return ns;

@@ -306,7 +306,7 @@ TEST_F(AppApiTest, SortsSamplesAsTheLibraryDoes) {
       options.brain_key = kImageKey;
       options.k = 6;
       options.reverse = reverse;
-      std::vector<ViewRow> rows = dataset.view().SortBySimilarity(SimilarityQuery::ByIds(query), options).Rows();
+      std::vector<ViewRow> rows = SortBySimilarity(dataset.view(), SimilarityQuery::ByIds(query), options).Rows();
       ASSERT_EQ(j["results"].size(), rows.size());
       for (size_t i = 0; i < rows.size(); ++i) {
         const json& r = j["results"][i];
@@ -333,7 +333,7 @@ TEST_F(AppApiTest, SortsPatchesOneResultPerPatch) {
     options.brain_key = kPatchKey;
     options.k = 8;
     options.reverse = reverse;
-    std::vector<ViewRow> rows = dataset.view().SortBySimilarity(SimilarityQuery::ById(label_id), options).Rows();
+    std::vector<ViewRow> rows = SortBySimilarity(dataset.view(), SimilarityQuery::ById(label_id), options).Rows();
     // FiftyOne's semantics: each matched patch is a result, ranked by its distance.
     std::vector<std::pair<double, std::string>> expected;
     for (const ViewRow& row : rows)
@@ -364,7 +364,7 @@ TEST_F(AppApiTest, SortReportsBadInput) {
   try {
     SortBySimilarityOptions options;
     options.brain_key = kImageKey;
-    LoadDataset().view().SortBySimilarity(SimilarityQuery::ByText("a red circle"), options).Rows();
+    SortBySimilarity(LoadDataset().view(), SimilarityQuery::ByText("a red circle"), options).Rows();
   } catch (const Error& e) {
     message = e.what();
   }

@@ -172,7 +172,7 @@ void ExpectTextQueryMatchesBruteForce(const View& view, const std::string& key, 
   for (const std::string text : {"a photo of a dog", "a red circle on a white background"}) {
     sort.brain_key = key;
     sort.k = 5;
-    std::vector<ViewRow> rows = view.SortBySimilarity(SimilarityQuery::ByText(text), sort).Rows();
+    std::vector<ViewRow> rows = SortBySimilarity(view, SimilarityQuery::ByText(text), sort).Rows();
     Matrix prompt = model.EmbedPrompts({text});
     std::vector<std::string> want = Nearest(images, ids, prompt.row(0));
     ASSERT_EQ(rows.size(), 5u) << text;
@@ -203,7 +203,7 @@ TEST_F(ClipWorkflowTest, TextQueryOnPatchRunRanksPatches) {
   SortBySimilarityOptions sort;
   sort.brain_key = "clip_patches";
   sort.k = 3;
-  auto rows = dataset_->view().SortBySimilarity(SimilarityQuery::ByText("a red circle"), sort).Rows();
+  auto rows = SortBySimilarity(dataset_->view(), SimilarityQuery::ByText("a red circle"), sort).Rows();
   ASSERT_FALSE(rows.empty());
   EXPECT_FALSE(rows[0].patches.empty());
 }
@@ -215,7 +215,7 @@ TEST_F(ClipWorkflowTest, TextQueryOnRunWithoutPromptsIsClearError) {
   SortBySimilarityOptions sort;
   sort.brain_key = "gradients";
   try {
-    dataset_->view().SortBySimilarity(SimilarityQuery::ByText("a dog"), sort).Rows();
+    SortBySimilarity(dataset_->view(), SimilarityQuery::ByText("a dog"), sort).Rows();
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("gradients"));
@@ -286,7 +286,7 @@ TEST_F(ClipCliTest, ComputeSimilarityAndSortByText) {
   SortBySimilarityOptions sort;
   sort.brain_key = "k";
   sort.k = 3;
-  auto rows = Dataset::Load(db, "clip").view().SortBySimilarity(SimilarityQuery::ByText("a photo of a dog"), sort).Rows();
+  auto rows = SortBySimilarity(Dataset::Load(db, "clip").view(), SimilarityQuery::ByText("a photo of a dog"), sort).Rows();
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(results[i]["id"], rows[i].sample_id);
 }
 

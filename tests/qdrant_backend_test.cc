@@ -98,7 +98,7 @@ TEST_F(QdrantBackendTest, BasicRecipe) {
   EXPECT_EQ(index->total_index_size(), 200u);
   std::string collection = QdrantCollectionOf(*index);
   EXPECT_EQ(collection.rfind("fiftyone-quickstart", 0), 0u) << collection;
-  auto view = dataset_->view().SortBySimilarity(SimilarityQuery::ById(dataset_->First().id), Sort("qdrant_index", 10));
+  auto view = SortBySimilarity(dataset_->view(), SimilarityQuery::ById(dataset_->First().id), Sort("qdrant_index", 10));
   auto rows = view.Rows();
   ASSERT_EQ(rows.size(), 10u);
   EXPECT_EQ(rows[0].sample_id, ids_[0]);  // the query sample itself comes first
@@ -134,8 +134,8 @@ TEST_F(QdrantBackendTest, QueriesMatchExactSearch) {
     std::vector<SimilarityQuery> queries = {SimilarityQuery::ById(ids_[3]), SimilarityQuery::ByIds({ids_[0], ids_[199]}),
                                             SimilarityQuery::ByVectors(testing::RandomMatrix(1, 32, 2))};
     for (const auto& query : queries) {
-      auto got = dataset_->view().SortBySimilarity(query, Sort("q_" + metric, 10)).Rows();
-      auto want = dataset_->view().SortBySimilarity(query, Sort("s_" + metric, 10)).Rows();
+      auto got = SortBySimilarity(dataset_->view(), query, Sort("q_" + metric, 10)).Rows();
+      auto want = SortBySimilarity(dataset_->view(), query, Sort("s_" + metric, 10)).Rows();
       ASSERT_EQ(got.size(), 10u);
       for (size_t i = 0; i < 10; ++i) {
         EXPECT_EQ(got[i].sample_id, want[i].sample_id) << metric << " rank " << i;
@@ -144,16 +144,16 @@ TEST_F(QdrantBackendTest, QueriesMatchExactSearch) {
       if (metric == "euclidean") continue;
       auto sort = Sort("q_" + metric, 10);
       sort.reverse = true;
-      auto rev = dataset_->view().SortBySimilarity(query, sort).Rows();
+      auto rev = SortBySimilarity(dataset_->view(), query, sort).Rows();
       sort.brain_key = "s_" + metric;
-      auto rev_want = dataset_->view().SortBySimilarity(query, sort).Rows();
+      auto rev_want = SortBySimilarity(dataset_->view(), query, sort).Rows();
       for (size_t i = 0; i < 10; ++i) EXPECT_EQ(rev[i].sample_id, rev_want[i].sample_id) << metric << " reverse " << i;
     }
   }
   auto sort = Sort("q_euclidean", 5);
   sort.reverse = true;
   try {
-    dataset_->view().SortBySimilarity(SimilarityQuery::ById(ids_[0]), sort).Rows();
+    SortBySimilarity(dataset_->view(), SimilarityQuery::ById(ids_[0]), sort).Rows();
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("euclidean"), std::string::npos) << e.what();
@@ -199,7 +199,7 @@ TEST_F(QdrantBackendTest, PatchIndex) {
   for (const auto& v : dataset_->Values("ground_truth.detections.id")) dets += v.as<ValueList>().size();
   EXPECT_EQ(index->total_index_size(), dets);
   std::string label = dataset_->First().label_fields["ground_truth"].detections[0].id;
-  auto rows = dataset_->view().SortBySimilarity(SimilarityQuery::ById(label), Sort("qdrant_patches", 10)).Rows();
+  auto rows = SortBySimilarity(dataset_->view(), SimilarityQuery::ById(label), Sort("qdrant_patches", 10)).Rows();
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows[0].patches[0].label_id, label);
   EXPECT_EQ(rows[0].sample_id, ids_[0]);
@@ -225,7 +225,7 @@ TEST_F(QdrantBackendTest, ConnectToExistingCollection) {
   auto index = ComputeSimilarity(dataset_->view(), o);
   EXPECT_EQ(index->total_index_size(), 200u);
   EXPECT_EQ(GetBrainInfo(*dataset_, "qdrant_index").config["params"]["collection_name"], name);
-  auto rows = dataset_->view().SortBySimilarity(SimilarityQuery::ById(ids_[5]), Sort("qdrant_index", 3)).Rows();
+  auto rows = SortBySimilarity(dataset_->view(), SimilarityQuery::ById(ids_[5]), Sort("qdrant_index", 3)).Rows();
   EXPECT_EQ(rows[0].sample_id, ids_[5]);
   // Not embeddings given and a collection that already holds points: reused, nothing added.
   auto again = Qdrant("again");
@@ -289,17 +289,17 @@ TEST_F(QdrantBackendTest, ViewRestrictedQueries) {
   ComputeSimilarity(dataset_->view(), o);
   View small = dataset_->view().Take(15, 3);
   auto small_ids = small.Ids();
-  auto got = small.SortBySimilarity(SimilarityQuery::ById(ids_[0]), Sort("qdrant_index", 100)).Ids();
+  auto got = SortBySimilarity(small, SimilarityQuery::ById(ids_[0]), Sort("qdrant_index", 100)).Ids();
   EXPECT_EQ(got.size(), 15u);
   for (const auto& id : got) EXPECT_NE(std::find(small_ids.begin(), small_ids.end(), id), small_ids.end());
   // Most of the index: sent as must_not of the complement.
   View large = dataset_->view().Exclude({ids_[1], ids_[2]});
-  auto big = large.SortBySimilarity(SimilarityQuery::ById(ids_[1]), Sort("qdrant_index", 300)).Ids();
+  auto big = SortBySimilarity(large, SimilarityQuery::ById(ids_[1]), Sort("qdrant_index", 300)).Ids();
   EXPECT_EQ(big.size(), 198u);
   for (const auto& id : big) EXPECT_TRUE(id != ids_[1] && id != ids_[2]);
   // Samples deleted since indexing never come back.
   dataset_->DeleteSamples({ids_[4]});
-  auto after = dataset_->view().SortBySimilarity(SimilarityQuery::ById(ids_[4]), Sort("qdrant_index", 5)).Ids();
+  auto after = SortBySimilarity(dataset_->view(), SimilarityQuery::ById(ids_[4]), Sort("qdrant_index", 5)).Ids();
   EXPECT_EQ(after.size(), 5u);
   for (const auto& id : after) EXPECT_NE(id, ids_[4]);
 }

@@ -87,12 +87,12 @@ TEST_F(SimilarityTest, QueryByIdMatchesBruteForceForEachMetric) {
     SortBySimilarityOptions o;
     o.brain_key = "r_" + metric;
     o.k = 10;
-    auto got = ds.view().SortBySimilarity(SimilarityQuery::ById(ids[7]), o).Ids();
+    auto got = SortBySimilarity(ds.view(), SimilarityQuery::ById(ids[7]), o).Ids();
     ASSERT_EQ(got.size(), 10u);
     for (size_t i = 0; i < 10; ++i) EXPECT_EQ(got[i], ids[order[i]]) << metric << " rank " << i;
     if (metric != "dotproduct") EXPECT_EQ(got[0], ids[7]);  // the query ranks first
     o.reverse = true;
-    auto rev = ds.view().SortBySimilarity(SimilarityQuery::ById(ids[7]), o).Ids();
+    auto rev = SortBySimilarity(ds.view(), SimilarityQuery::ById(ids[7]), o).Ids();
     for (size_t i = 0; i < 10; ++i) EXPECT_EQ(rev[i], ids[order[59 - i]]) << metric << " reverse rank " << i;
   }
 }
@@ -104,7 +104,7 @@ TEST_F(SimilarityTest, VectorsIdListsDistancesAndDistField) {
   SortBySimilarityOptions o;
   o.k = 5;
   o.dist_field = "dist";  // brain_key omitted: the only run is used
-  auto rows = ds.view().SortBySimilarity(SimilarityQuery::ByVector({m.row(3).begin(), m.row(3).end()}), o).Rows();
+  auto rows = SortBySimilarity(ds.view(), SimilarityQuery::ByVector({m.row(3).begin(), m.row(3).end()}), o).Rows();
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[0].sample_id, ids[3]);
   EXPECT_NEAR(*rows[0].distance, 0.0, 1e-5);
@@ -113,15 +113,15 @@ TEST_F(SimilarityTest, VectorsIdListsDistancesAndDistField) {
   // Several ids query with their mean.
   Matrix mean(1, 8);
   for (size_t j = 0; j < 8; ++j) mean.data()[j] = (m.row(1)[j] + m.row(2)[j]) / 2;
-  auto by_ids = ds.view().SortBySimilarity(SimilarityQuery::ByIds({ids[1], ids[2]}), o).Ids();
-  auto by_mean = ds.view().SortBySimilarity(SimilarityQuery::ByVectors(mean), o).Ids();
+  auto by_ids = SortBySimilarity(ds.view(), SimilarityQuery::ByIds({ids[1], ids[2]}), o).Ids();
+  auto by_mean = SortBySimilarity(ds.view(), SimilarityQuery::ByVectors(mean), o).Ids();
   EXPECT_EQ(by_ids, by_mean);
   Matrix two(2, 8);
   std::copy(m.row(1).begin(), m.row(1).end(), two.data());
   std::copy(m.row(2).begin(), m.row(2).end(), two.data() + 8);
-  EXPECT_EQ(ds.view().SortBySimilarity(SimilarityQuery::ByVectors(two), o).Ids(), by_mean);
+  EXPECT_EQ(SortBySimilarity(ds.view(), SimilarityQuery::ByVectors(two), o).Ids(), by_mean);
   // No k: every indexed sample, sorted.
-  EXPECT_EQ(ds.view().SortBySimilarity(SimilarityQuery::ById(ids[0])).Count(), 40u);
+  EXPECT_EQ(SortBySimilarity(ds.view(), SimilarityQuery::ById(ids[0])).Count(), 40u);
 }
 
 TEST_F(SimilarityTest, ViewsRestrictResults) {
@@ -132,11 +132,11 @@ TEST_F(SimilarityTest, ViewsRestrictResults) {
   o.brain_key = "sim";
   o.k = 100;
   View thirds = ds.view().MatchTags({"third"});
-  auto got = thirds.SortBySimilarity(SimilarityQuery::ById(ids[1]), o).Ids();  // query from outside the view
+  auto got = SortBySimilarity(thirds, SimilarityQuery::ById(ids[1]), o).Ids();  // query from outside the view
   EXPECT_EQ(got.size(), 10u);
   for (const auto& id : got) EXPECT_EQ(ds.GetSample(id).tags[0], "third");
   // Stages after the sort apply to the sorted order.
-  auto top2 = ds.view().SortBySimilarity(SimilarityQuery::ById(ids[1]), o).Limit(2).Ids();
+  auto top2 = SortBySimilarity(ds.view(), SimilarityQuery::ById(ids[1]), o).Limit(2).Ids();
   EXPECT_EQ(top2[0], ids[1]);
   EXPECT_EQ(top2.size(), 2u);
 }
@@ -144,7 +144,7 @@ TEST_F(SimilarityTest, ViewsRestrictResults) {
 TEST_F(SimilarityTest, BadQueriesGiveClearErrors) {
   Dataset ds = MakeDataset(10);
   IndexFromMatrix(ds, "sim", testing::RandomMatrix(10, 4, 4));
-  auto run = [&](SimilarityQuery q, SortBySimilarityOptions o) { ds.view().SortBySimilarity(std::move(q), o).Ids(); };
+  auto run = [&](SimilarityQuery q, SortBySimilarityOptions o) { SortBySimilarity(ds.view(), std::move(q), o).Ids(); };
   SortBySimilarityOptions o;
   o.brain_key = "sim";
   auto expect_code = [&](auto fn, ErrorCode code, const std::string& needle) {
@@ -275,7 +275,7 @@ TEST_F(SimilarityTest, DeletedSamplesAreReportedMissingAndNeverReturned) {
   // A deleted sample's vector can still be the query, and never comes back.
   SortBySimilarityOptions o;
   o.brain_key = "sim";
-  auto got = ds.view().SortBySimilarity(SimilarityQuery::ById(ids[0]), o).Ids();
+  auto got = SortBySimilarity(ds.view(), SimilarityQuery::ById(ids[0]), o).Ids();
   EXPECT_EQ(got.size(), 10u);
   for (const auto& id : got) EXPECT_NE(id, ids[0]);
 }
@@ -302,7 +302,7 @@ TEST_F(SimilarityTest, PatchIndexReturnsPatchesWithTheirSamples) {
   so.brain_key = "patches";
   so.k = 6;
   so.dist_field = "d";
-  auto rows = ds.view().SortBySimilarity(SimilarityQuery::ById(label_ids[5]), so).Rows();
+  auto rows = SortBySimilarity(ds.view(), SimilarityQuery::ById(label_ids[5]), so).Rows();
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows[0].sample_id, owners[5]);
   EXPECT_EQ(rows[0].patches[0].label_id, label_ids[5]);
@@ -440,7 +440,7 @@ TEST_F(SimilarityTest, ASortedViewKeepsItsOrderAfterTheRunIsGone) {
   SortBySimilarityOptions o;
   o.brain_key = "once";
   o.k = 5;
-  View sorted = ds.view().SortBySimilarity(SimilarityQuery::ById(ids[4]), o);
+  View sorted = SortBySimilarity(ds.view(), SimilarityQuery::ById(ids[4]), o);
   std::vector<std::string> first = sorted.Ids();
   ASSERT_EQ(first.size(), 5u);
   DeleteBrainRun(ds, "once");
@@ -463,7 +463,7 @@ TEST_F(SimilarityTest, SortsSeeEveryWriteDespiteTheIndexCache) {
   o.k = 1;
   auto nearest = [&](std::span<const float> q) {
     Matrix query(1, q.size(), std::vector<float>(q.begin(), q.end()));
-    return ds.view().SortBySimilarity(SimilarityQuery::ByVectors(query), o).Ids().at(0);
+    return SortBySimilarity(ds.view(), SimilarityQuery::ByVectors(query), o).Ids().at(0);
   };
   std::vector<float> far(6, 100.0f);
   EXPECT_NE(nearest(far), ids[0]);  // loads and caches the index

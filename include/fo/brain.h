@@ -100,6 +100,14 @@ void RenameBrainRun(const Dataset& dataset, const std::string& key, const std::s
 void DeleteBrainRun(const Dataset& dataset, const std::string& key);
 void DeleteBrainRuns(const Dataset& dataset);
 
+// The samples of `view` ordered by similarity to the query, using the
+// dataset's similarity run `options.brain_key` (FiftyOne's
+// view.sort_by_similarity). Only indexed items of the view are returned.
+// The query runs when the returned view is first evaluated, which throws its
+// errors (unknown key or id, wrong dimension...); later evaluations reuse
+// its ranking, less samples deleted or no longer in `view`.
+View SortBySimilarity(const View& view, SimilarityQuery query, SortBySimilarityOptions options = {});
+
 // The key sort_by_similarity uses when none is given: the only compatible
 // similarity run (the first in key order, with a warning, if several).
 std::string ResolveSimilarityKey(const Dataset& dataset, bool prompt);

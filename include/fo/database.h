@@ -16,7 +16,7 @@ namespace internal { class Sqlite; }
 class Database {
  public:
   // The schema version this build reads and writes (docs/storage.md).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // $FO_DATABASE_PATH if set and non-empty, else ~/.fiftyone/cpp/fo.db.
   static std::string DefaultPath();
@@ -25,6 +25,10 @@ class Database {
   // Throws kIOError if it cannot be opened, kCorruption if it is not an fo
   // store or has a newer schema than this build.
   static std::shared_ptr<Database> Open(const std::string& path);
+  // How long a write waits for another process's write lock before it
+  // fails with kUnavailable: $FO_BUSY_TIMEOUT seconds, default 60. Reads
+  // never wait for writers (SQLite's WAL mode).
+  static int BusyTimeoutMs();
   // Open(DefaultPath()).
   static std::shared_ptr<Database> OpenDefault();
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fo/embeddings.h"
+#include "fo/similarity_query.h"
 #include "fo/matrix.h"
 #include "fo/similarity_backend.h"
 #include "fo/view.h"

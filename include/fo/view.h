@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "fo/matrix.h"
 #include "fo/sample.h"
 #include "fo/value.h"
 
@@ -21,30 +20,10 @@ namespace fo {
 
 class Database;
 class Dataset;
-namespace internal { struct Stage; }
-
-// What to search for in sort_by_similarity.
-struct SimilarityQuery {
-  std::vector<std::string> ids;  // one id, or several (their vectors are averaged)
-  Matrix vectors;                // one vector, or several (averaged)
-  std::string text;              // a prompt, for models that embed text
-
-  static SimilarityQuery ById(std::string id) { return {{std::move(id)}, {}, {}}; }
-  static SimilarityQuery ByIds(std::vector<std::string> ids) { return {std::move(ids), {}, {}}; }
-  static SimilarityQuery ByVector(std::vector<float> v);
-  static SimilarityQuery ByVectors(Matrix m) { return {{}, std::move(m), {}}; }
-  static SimilarityQuery ByText(std::string t) { return {{}, {}, std::move(t)}; }
-};
-
-struct SortBySimilarityOptions {
-  std::optional<size_t> k;     // nearest k; all indexed items when unset. REQUIRES k > 0
-  bool reverse = false;        // least similar first
-  std::string dist_field;      // if set, each result's distance is written there
-  std::string brain_key;       // may be empty when exactly one similarity run fits
-  // Credentials for a remote backend ("url", "api_key"); unset ones come
-  // from the environment and the brain config, as in load_brain_results.
-  std::map<std::string, std::string> credentials;
-};
+namespace internal {
+struct Stage;
+struct ViewQuery;
+}  // namespace internal
 
 // One patch (detection) that matched a patch-index query.
 struct PatchMatch {
@@ -58,6 +37,8 @@ struct ViewRow {
   std::optional<double> distance;   // set by sort_by_similarity
   std::vector<PatchMatch> patches;  // matched patches, for a patch index
 };
+
+class SampleStream;
 
 class View {
  public:
@@ -73,11 +54,8 @@ class View {
   View Exclude(std::vector<std::string> ids) const;
   // Samples having any (or, with all = true, every) of the tags.
   View MatchTags(std::vector<std::string> tags, bool all = false) const;
-  // Samples of this view ordered by similarity to the query, using the
-  // dataset's similarity run `options.brain_key`. Only indexed items of this
-  // view are returned. Evaluating the view throws the errors of the query
-  // (unknown key or id, wrong dimension, k <= 0...).
-  View SortBySimilarity(SimilarityQuery query, SortBySimilarityOptions options = {}) const;
+  // Appends a stage of another layer (fo::SortBySimilarity in brain.h).
+  View AddStage(std::shared_ptr<const internal::Stage> stage) const;
 
   // --- Answers (read the store) ---
   size_t Count() const;
@@ -94,6 +72,13 @@ class View {
   std::vector<Value> Values(const std::string& field) const;
   // The rows with distances and patch matches, in view order.
   std::vector<ViewRow> Rows() const;
+  // The samples in view order, read in batches as they are consumed (the
+  // view's keys are read once, when the stream is made).
+  SampleStream Stream(size_t batch = 256) const;
+
+  // The view as one SQL query (store/view_query.h); evaluated afresh by
+  // every answer above.
+  internal::ViewQuery Compile() const;
 
   // True for a view with no stages (the whole dataset, in insertion order).
   bool is_full_dataset() const { return stages_.empty(); }
@@ -110,6 +95,24 @@ class View {
   int64_t dataset_id_;
   std::string dataset_name_;
   std::vector<std::shared_ptr<const internal::Stage>> stages_;
+};
+
+class SampleStream {
+ public:
+  // The next sample, or nullopt at the end. Samples deleted since the
+  // stream was made are skipped.
+  std::optional<Sample> Next();
+  size_t size() const { return keys_.size(); }
+
+ private:
+  friend class View;
+  SampleStream(std::shared_ptr<Database> db, std::vector<int64_t> keys, size_t batch);
+  std::shared_ptr<Database> db_;
+  std::vector<int64_t> keys_;
+  size_t batch_;
+  size_t next_key_ = 0;
+  std::vector<Sample> buffer_;
+  size_t next_in_buffer_ = 0;
 };
 
 }  // namespace fo

@@ -2,6 +2,7 @@
 #include <random>
 
 #include "common.h"
+#include "fo/brain.h"
 #include "fo/dataset.h"
 #include "fo/demo.h"
 #include "fo/error.h"
@@ -74,12 +75,8 @@ void AddViewMethods(py::class_<T>& cls, GetView get) {
       .def("last", [get](const T& t) { View v = get(t); py::gil_scoped_release r; return v.Last(); })
       .def("__iter__", [get](const T& t) {
         View v = get(t);
-        std::vector<Sample> samples;
-        {
-          py::gil_scoped_release r;
-          samples = v.Samples();
-        }
-        return py::iter(py::cast(std::move(samples)));
+        py::gil_scoped_release r;
+        return v.Stream();
       })
       .def("take", [get](const T& t, size_t n, py::object seed) {
         uint64_t s = seed.is_none() ? std::random_device{}() : seed.cast<uint64_t>();
@@ -127,7 +124,7 @@ void AddViewMethods(py::class_<T>& cls, GetView get) {
         if (!dist_field.is_none()) o.dist_field = dist_field.cast<std::string>();
         if (!brain_key.is_none()) o.brain_key = brain_key.cast<std::string>();
         for (auto item : credentials) o.credentials[py::str(item.first)] = py::str(item.second);
-        View sorted = get(t).SortBySimilarity(ParseQuery(query), o);
+        View sorted = SortBySimilarity(get(t), ParseQuery(query), o);
         // Evaluate once here, without the GIL, so that query errors surface
         // at the call as in FiftyOne; the returned view re-evaluates lazily.
         {
@@ -149,6 +146,19 @@ View ToView(py::handle obj) {
 }
 
 void BindDataset(py::module_& m) {
+  // Iterating a view reads its samples in batches as Python consumes them.
+  py::class_<SampleStream>(m, "_SampleStream")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", [](SampleStream& s) {
+        std::optional<Sample> next;
+        {
+          py::gil_scoped_release r;
+          next = s.Next();
+        }
+        if (!next) throw py::stop_iteration();
+        return std::move(*next);
+      })
+      .def("__len__", &SampleStream::size);
   py::class_<Detection>(m, "Detection")
       .def(py::init([](std::string label, std::array<double, 4> box, std::optional<double> confidence, py::kwargs attrs) {
              Detection d;

@@ -16,10 +16,13 @@
 #include <nlohmann/json.hpp>
 
 #include "fo/brain.h"
+#include "fo/database.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
 #include "brain/index_cache.h"
+#include "store/sqlite.h"
 #include "store/stages.h"
+#include "store/view_query.h"
 
 namespace fo::internal {
 
@@ -32,18 +35,10 @@ class SortBySimilarityStage : public Stage {
     if (options_.k && *options_.k == 0) throw InvalidArgument("k must be a positive integer");
   }
 
-  void Apply(const View& input, std::vector<ViewRow>& rows) const override {
+  void Compile(const View& input, ViewQuery& q) const override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!result_) {
-      Query(input, rows);
-      result_ = rows;
-      return;
-    }
-    std::unordered_set<std::string> present;
-    for (const auto& r : rows) present.insert(r.sample_id);
-    rows.clear();
-    for (const auto& r : *result_)
-      if (present.count(r.sample_id)) rows.push_back(r);
+    if (!result_) result_ = Query(input);
+    ReplaceByKeys(q, result_->keys, result_->extras);
   }
 
   std::string Describe() const override {
@@ -55,32 +50,54 @@ class SortBySimilarityStage : public Stage {
   }
 
  private:
+  struct Result {
+    std::vector<int64_t> keys;  // one per sample, in rank order
+    std::shared_ptr<const RowExtras> extras;
+  };
+
   // Runs the search over the input view.
-  void Query(const View& input, std::vector<ViewRow>& rows) const {
+  Result Query(const View& input) const {
     Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
     std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
     nlohmann::json credentials = nlohmann::json::object();
     for (const auto& [k, v] : options_.credentials) credentials[k] = v;
     SortResult sorted = ProcessIndexCache().Sort(dataset, input, key, query_, options_.k, options_.reverse, credentials);
-    rows = sorted.patches_field.empty() ? SampleRows(sorted.hits) : PatchRows(sorted.hits);
     if (!options_.dist_field.empty()) WriteDistances(dataset, sorted.patches_field, sorted.hits);
+    return ToRows(input, sorted);
   }
 
-  static std::vector<ViewRow> SampleRows(const std::vector<Hit>& hits) {
-    std::vector<ViewRow> rows;
-    for (const auto& h : hits) rows.push_back({h.sample_id, h.distance, {}});
-    return rows;
-  }
-
-  static std::vector<ViewRow> PatchRows(const std::vector<Hit>& hits) {
-    std::vector<ViewRow> rows;
+  // One row per sample in rank order; a patch index groups its matched
+  // patches under their sample, ordered by the best patch.
+  static Result ToRows(const View& input, const SortResult& sorted) {
+    std::unordered_map<std::string, int64_t> key_of = SampleKeys(input, sorted.hits);
     std::unordered_map<std::string, size_t> row_of;
-    for (const auto& h : hits) {
-      auto [it, added] = row_of.try_emplace(h.sample_id, rows.size());
-      if (added) rows.push_back({h.sample_id, h.distance, {}});
-      rows[it->second].patches.push_back({h.item_id, h.distance});
+    Result out;
+    auto extras = std::make_shared<RowExtras>();
+    for (const auto& h : sorted.hits) {
+      auto key = key_of.find(h.sample_id);
+      if (key == key_of.end()) continue;  // deleted since it was indexed
+      auto [it, added] = row_of.try_emplace(h.sample_id, out.keys.size());
+      if (added) {
+        out.keys.push_back(key->second);
+        extras->push_back({h.distance, {}});
+      }
+      if (!sorted.patches_field.empty()) (*extras)[it->second].patches.push_back({h.item_id, h.distance});
     }
-    return rows;
+    out.extras = std::move(extras);
+    return out;
+  }
+
+  static std::unordered_map<std::string, int64_t> SampleKeys(const View& input, const std::vector<Hit>& hits) {
+    std::vector<std::string> ids;
+    ids.reserve(hits.size());
+    for (const auto& h : hits) ids.push_back(h.sample_id);
+    auto& db = input.database()->sqlite();
+    std::lock_guard lock(db.mutex());
+    auto st = db.Prepare("SELECT id, seq FROM samples WHERE dataset_id = ? AND id IN (SELECT value FROM json_each(?))");
+    st.Bind(1, input.dataset_id()).Bind(2, JsonArray(ids));
+    std::unordered_map<std::string, int64_t> out;
+    while (st.Step()) out.emplace(st.Text(0), st.Int(1));
+    return out;
   }
 
   void WriteDistances(Dataset& dataset, const std::string& patches_field, const std::vector<Hit>& hits) const {
@@ -96,13 +113,21 @@ class SortBySimilarityStage : public Stage {
   SimilarityQuery query_;
   SortBySimilarityOptions options_;
   mutable std::mutex mu_;
-  mutable std::optional<std::vector<ViewRow>> result_;  // rows of the first evaluation
+  mutable std::optional<Result> result_;  // of the first evaluation
 };
 
 }  // namespace
+}  // namespace fo::internal
 
-std::shared_ptr<const Stage> MakeSortBySimilarityStage(SimilarityQuery query, SortBySimilarityOptions options) {
-  return std::make_shared<SortBySimilarityStage>(std::move(query), std::move(options));
+namespace fo {
+
+SimilarityQuery SimilarityQuery::ByVector(std::vector<float> v) {
+  size_t d = v.size();
+  return {{}, Matrix(1, d, std::move(v)), {}};
 }
 
-}  // namespace fo::internal
+View SortBySimilarity(const View& view, SimilarityQuery query, SortBySimilarityOptions options) {
+  return view.AddStage(std::make_shared<internal::SortBySimilarityStage>(std::move(query), std::move(options)));
+}
+
+}  // namespace fo

@@ -50,7 +50,7 @@ void PrintQuery(const Dataset& dataset, const std::string& key, const std::strin
   SortBySimilarityOptions options;
   options.k = kTopK;
   options.brain_key = key;
-  std::vector<ViewRow> rows = dataset.view().SortBySimilarity(SimilarityQuery::ById(query_id), options).Rows();
+  std::vector<ViewRow> rows = SortBySimilarity(dataset.view(), SimilarityQuery::ById(query_id), options).Rows();
   PrintSimilarityTable(CollectSimilarityResults(dataset, rows, /*reverse=*/false));
 }
 

@@ -107,7 +107,7 @@ void RunSortBySimilarity(SortArgs& args) {
   options.reverse = args.reverse;
   options.brain_key = args.brain_key;
   options.credentials = args.credentials;
-  std::vector<ViewRow> rows = SearchView(dataset, args).SortBySimilarity(args.query, options).Rows();
+  std::vector<ViewRow> rows = SortBySimilarity(SearchView(dataset, args), args.query, options).Rows();
   SimilarityResults results = CollectSimilarityResults(dataset, rows, args.reverse);
   if (args.json) {
     PrintJson(SimilarityResultsToJson(results));

@@ -18,6 +18,16 @@ std::string Database::DefaultPath() {
   return std::string(home ? home : ".") + "/.fiftyone/cpp/fo.db";
 }
 
+int Database::BusyTimeoutMs() {
+  const char* env = std::getenv("FO_BUSY_TIMEOUT");
+  if (env == nullptr || *env == '\0') return 60000;
+  char* end = nullptr;
+  double seconds = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(seconds >= 0) || seconds > 1e6)
+    throw InvalidArgument(std::string("FO_BUSY_TIMEOUT='") + env + "' is not a number of seconds; unset it or give e.g. 120");
+  return static_cast<int>(seconds * 1000);
+}
+
 std::shared_ptr<Database> Database::Open(const std::string& path) {
   fs::path p(path);
   if (p.has_parent_path()) {
@@ -25,7 +35,7 @@ std::shared_ptr<Database> Database::Open(const std::string& path) {
     fs::create_directories(p.parent_path(), ec);
     if (ec) throw IOError("cannot create the directory of the store " + path + ": " + ec.message());
   }
-  auto sqlite = std::make_unique<internal::Sqlite>(path);
+  auto sqlite = std::make_unique<internal::Sqlite>(path, BusyTimeoutMs());
   try {
     sqlite->Exec("PRAGMA journal_mode=WAL");
   } catch (const Error& e) {

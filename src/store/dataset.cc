@@ -73,13 +73,20 @@ void PrepareSamples(std::vector<Sample>& samples) {
   }
 }
 
-void DeclareSampleFields(Sqlite& db, int64_t dataset_id, const Sample& s) {
-  for (const auto& [name, v] : s.fields) internal::DeclareField(db, dataset_id, name, internal::FieldTypeOf(v));
-  for (const auto& [field, dets] : s.label_fields) {
-    internal::DeclareField(db, dataset_id, field, "detections");
-    for (const auto& d : dets.detections)
-      for (const auto& [attr, v] : d.attributes)
-        internal::DeclareField(db, dataset_id, field + ".detections." + attr, internal::FieldTypeOf(v));
+// Declares every (field, type) pair the samples use, each once, in the
+// order first seen (so a conflict is reported as it would be sample by sample).
+void DeclareSampleFields(Sqlite& db, int64_t dataset_id, const std::vector<Sample>& samples) {
+  std::set<std::pair<std::string, std::string>> declared;
+  auto declare = [&](const std::string& name, const std::string& type) {
+    if (declared.emplace(name, type).second) internal::DeclareField(db, dataset_id, name, type);
+  };
+  for (const auto& s : samples) {
+    for (const auto& [name, v] : s.fields) declare(name, internal::FieldTypeOf(v));
+    for (const auto& [field, dets] : s.label_fields) {
+      declare(field, "detections");
+      for (const auto& d : dets.detections)
+        for (const auto& [attr, v] : d.attributes) declare(field + ".detections." + attr, internal::FieldTypeOf(v));
+    }
   }
 }
 
@@ -145,11 +152,13 @@ std::vector<std::string> Dataset::AddSamples(std::vector<Sample> samples) {
   std::vector<std::string> ids;
   ids.reserve(samples.size());
   try {
+    DeclareSampleFields(s, id_, samples);
+    internal::SampleWriter writer(s, id_);
     for (const auto& sample : samples) {
-      DeclareSampleFields(s, id_, sample);
-      internal::InsertSample(s, id_, sample);
+      writer.Insert(sample);
       ids.push_back(sample.id);
     }
+    writer.Finish();
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kInvalidArgument && std::string(e.what()).find("UNIQUE") != std::string::npos)
       throw InvalidArgument("sample " + samples[ids.size()].id +
@@ -175,6 +184,7 @@ void Dataset::DeleteSamples(const std::vector<std::string>& ids) {
     del.Run();
     if (s.Changes() == 0) throw NotFound("sample '" + id + "' is not in dataset '" + name_ + "'; nothing was deleted");
   }
+  internal::AdjustSampleCount(s, id_, -static_cast<int64_t>(ids.size()));
   txn.Commit();
 }
 
@@ -194,9 +204,9 @@ void Dataset::SetValues(const std::string& field, const std::map<std::string, Va
     auto seq = internal::SampleSeq(s, id_, id);
     if (!seq) throw NotFound("sample '" + id + "' is not in dataset '" + name_ + "'; nothing was set");
     if (field == "tags") {
-      json tags = json::array();
+      std::vector<std::string> tags;
       for (const auto& t : v.as<ValueList>()) tags.push_back(t.as<std::string>());
-      s.Prepare("UPDATE samples SET tags = ? WHERE seq = ?").Bind(1, tags.dump()).Bind(2, *seq).Run();
+      internal::ReplaceTags(s, id_, *seq, tags);
       continue;
     }
     CheckFiniteVector(v, "field '" + field + "' of sample " + id);

@@ -71,14 +71,6 @@ int64_t DatasetIdByName(Sqlite& db, const std::string& name) {
   throw NotFound("dataset '" + name + "' not found; existing datasets: [" + names + "]");
 }
 
-std::vector<std::string> SampleIdsInOrder(Sqlite& db, int64_t dataset_id) {
-  std::vector<std::string> ids;
-  auto q = db.Prepare("SELECT id FROM samples WHERE dataset_id = ? ORDER BY seq");
-  q.Bind(1, dataset_id);
-  while (q.Step()) ids.push_back(q.Text(0));
-  return ids;
-}
-
 std::optional<int64_t> SampleSeq(Sqlite& db, int64_t dataset_id, const std::string& id) {
   auto q = db.Prepare("SELECT seq FROM samples WHERE id = ? AND dataset_id = ?");
   q.Bind(1, id).Bind(2, dataset_id);
@@ -93,45 +85,57 @@ void ReadFieldsJson(const std::string& text, std::map<std::string, Value>* out) 
   for (auto& [k, v] : j.items()) (*out)[k] = Value::FromJson(v);
 }
 
-void ReadLabels(Sqlite& db, int64_t sample_seq, Sample* s) {
-  auto q = db.Prepare(
-      "SELECT seq, field, id, label, x, y, w, h, confidence, attributes FROM labels "
-      "WHERE sample_seq = ? ORDER BY field, position");
-  q.Bind(1, sample_seq);
-  auto vq = db.Prepare("SELECT attr, data FROM label_vectors WHERE label_seq = ?");
-  while (q.Step()) {
-    Detection d;
-    d.id = q.Text(2);
-    d.label = q.Text(3);
-    d.bounding_box = {q.Double(4), q.Double(5), q.Double(6), q.Double(7)};
-    if (!q.IsNull(8)) d.confidence = q.Double(8);
-    ReadFieldsJson(q.Text(9), &d.attributes);
-    vq.Bind(1, q.Int(0));
-    while (vq.Step()) d.attributes[vq.Text(0)] = BlobToVector(vq.Blob(1));
-    vq.Reset();
-    s->label_fields[q.Text(1)].detections.push_back(std::move(d));
-  }
-}
-
 }  // namespace
 
-std::optional<Sample> ReadSample(Sqlite& db, int64_t dataset_id, const std::string& id) {
-  auto q = db.Prepare("SELECT seq, filepath, tags, width, height, fields FROM samples WHERE id = ? AND dataset_id = ?");
-  q.Bind(1, id).Bind(2, dataset_id);
-  if (!q.Step()) return std::nullopt;
+SampleReader::SampleReader(Sqlite& db)
+    : sample_(db.Prepare("SELECT id, filepath, tags, width, height, fields FROM samples WHERE seq = ?")),
+      vectors_(db.Prepare("SELECT field, data FROM sample_vectors WHERE sample_seq = ?")),
+      labels_(db.Prepare("SELECT seq, field, id, label, x, y, w, h, confidence, attributes FROM labels "
+                         "WHERE sample_seq = ? ORDER BY field, position")),
+      label_vectors_(db.Prepare("SELECT attr, data FROM label_vectors WHERE label_seq = ?")) {}
+
+std::optional<Sample> SampleReader::Read(int64_t seq) {
+  sample_.Bind(1, seq);
+  if (!sample_.Step()) {
+    sample_.Reset();
+    return std::nullopt;
+  }
   Sample s;
-  int64_t seq = q.Int(0);
-  s.id = id;
-  s.filepath = q.Text(1);
-  s.tags = json::parse(q.Text(2)).get<std::vector<std::string>>();
-  if (!q.IsNull(3)) s.width = static_cast<int>(q.Int(3));
-  if (!q.IsNull(4)) s.height = static_cast<int>(q.Int(4));
-  ReadFieldsJson(q.Text(5), &s.fields);
-  auto vq = db.Prepare("SELECT field, data FROM sample_vectors WHERE sample_seq = ?");
-  vq.Bind(1, seq);
-  while (vq.Step()) s.fields[vq.Text(0)] = BlobToVector(vq.Blob(1));
-  ReadLabels(db, seq, &s);
+  s.id = sample_.Text(0);
+  s.filepath = sample_.Text(1);
+  s.tags = json::parse(sample_.Text(2)).get<std::vector<std::string>>();
+  if (!sample_.IsNull(3)) s.width = static_cast<int>(sample_.Int(3));
+  if (!sample_.IsNull(4)) s.height = static_cast<int>(sample_.Int(4));
+  ReadFieldsJson(sample_.Text(5), &s.fields);
+  sample_.Reset();
+  vectors_.Bind(1, seq);
+  while (vectors_.Step()) s.fields[vectors_.Text(0)] = BlobToVector(vectors_.Blob(1));
+  vectors_.Reset();
+  ReadLabels(seq, &s);
   return s;
+}
+
+void SampleReader::ReadLabels(int64_t sample_seq, Sample* s) {
+  labels_.Bind(1, sample_seq);
+  while (labels_.Step()) {
+    Detection d;
+    d.id = labels_.Text(2);
+    d.label = labels_.Text(3);
+    d.bounding_box = {labels_.Double(4), labels_.Double(5), labels_.Double(6), labels_.Double(7)};
+    if (!labels_.IsNull(8)) d.confidence = labels_.Double(8);
+    ReadFieldsJson(labels_.Text(9), &d.attributes);
+    label_vectors_.Bind(1, labels_.Int(0));
+    while (label_vectors_.Step()) d.attributes[label_vectors_.Text(0)] = BlobToVector(label_vectors_.Blob(1));
+    label_vectors_.Reset();
+    s->label_fields[labels_.Text(1)].detections.push_back(std::move(d));
+  }
+  labels_.Reset();
+}
+
+std::optional<Sample> ReadSample(Sqlite& db, int64_t dataset_id, const std::string& id) {
+  auto seq = SampleSeq(db, dataset_id, id);
+  if (!seq) return std::nullopt;
+  return SampleReader(db).Read(*seq);
 }
 
 namespace {
@@ -144,40 +148,78 @@ json ScalarFieldsJson(const std::map<std::string, Value>& fields) {
   return j;
 }
 
-void InsertDetection(Sqlite& db, int64_t sample_seq, const std::string& field, int position, const Detection& d) {
-  auto q = db.Prepare(
-      "INSERT INTO labels(sample_seq, field, position, id, label, x, y, w, h, confidence, attributes) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  q.Bind(1, sample_seq).Bind(2, field).Bind(3, position).Bind(4, d.id).Bind(5, d.label);
-  for (int i = 0; i < 4; ++i) q.Bind(6 + i, d.bounding_box[i]);
-  q.Bind(10, d.confidence).Bind(11, ScalarFieldsJson(d.attributes).dump());
-  q.Run();
-  int64_t label_seq = db.LastInsertRowId();
-  for (const auto& [attr, v] : d.attributes) {
-    if (!v.is_vector()) continue;
-    std::string blob = VectorToBlob(v.as<FloatVector>());
-    db.Prepare("INSERT INTO label_vectors(label_seq, attr, data) VALUES(?, ?, ?)")
-        .Bind(1, label_seq).Bind(2, attr).BindBlob(3, blob.data(), blob.size()).Run();
-  }
+int64_t ReadCounter(Sqlite& db, const char* key) {
+  auto q = db.Prepare("SELECT value FROM meta WHERE key = ?");
+  q.Bind(1, key);
+  if (!q.Step()) throw Corruption(std::string("the store has no '") + key + "' counter; it was not migrated");
+  return std::stoll(q.Text(0));
+}
+
+void WriteCounter(Sqlite& db, const char* key, int64_t value) {
+  db.Prepare("UPDATE meta SET value = ? WHERE key = ?").Bind(1, std::to_string(value)).Bind(2, key).Run();
 }
 
 }  // namespace
 
-void InsertSample(Sqlite& db, int64_t dataset_id, const Sample& s) {
-  auto q = db.Prepare(
-      "INSERT INTO samples(dataset_id, id, filepath, tags, width, height, fields) VALUES(?, ?, ?, ?, ?, ?, ?)");
-  q.Bind(1, dataset_id).Bind(2, s.id).Bind(3, s.filepath).Bind(4, json(s.tags).dump());
-  q.Bind(5, s.width).Bind(6, s.height).Bind(7, ScalarFieldsJson(s.fields).dump());
-  q.Run();
-  int64_t seq = db.LastInsertRowId();
+SampleWriter::SampleWriter(Sqlite& db, int64_t dataset_id)
+    : db_(db),
+      dataset_id_(dataset_id),
+      next_sample_(ReadCounter(db, "next_sample_seq")),
+      next_label_(ReadCounter(db, "next_label_seq")),
+      sample_(db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields) "
+                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)")),
+      tag_(db.Prepare("INSERT OR IGNORE INTO sample_tags(dataset_id, tag, sample_seq) VALUES(?, ?, ?)")),
+      vector_(db.Prepare("INSERT INTO sample_vectors(sample_seq, field, data) VALUES(?, ?, ?)")),
+      label_(db.Prepare("INSERT INTO labels(seq, sample_seq, field, position, id, label, x, y, w, h, confidence, attributes) "
+                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+      label_vector_(db.Prepare("INSERT INTO label_vectors(label_seq, attr, data) VALUES(?, ?, ?)")) {}
+
+int64_t SampleWriter::Insert(const Sample& s) {
+  const int64_t seq = next_sample_++;
+  sample_.Bind(1, seq).Bind(2, dataset_id_).Bind(3, s.id).Bind(4, s.filepath).Bind(5, json(s.tags).dump());
+  sample_.Bind(6, s.width).Bind(7, s.height).Bind(8, ScalarFieldsJson(s.fields).dump());
+  sample_.Run();
+  for (const auto& t : s.tags) tag_.Bind(1, dataset_id_).Bind(2, t).Bind(3, seq).Run();
   for (const auto& [name, v] : s.fields) {
     if (!v.is_vector()) continue;
-    std::string blob = VectorToBlob(v.as<FloatVector>());
-    db.Prepare("INSERT INTO sample_vectors(sample_seq, field, data) VALUES(?, ?, ?)")
-        .Bind(1, seq).Bind(2, name).BindBlob(3, blob.data(), blob.size()).Run();
+    const auto& vec = v.as<FloatVector>();
+    vector_.Bind(1, seq).Bind(2, name).BindBlob(3, vec.data(), vec.size() * sizeof(float)).Run();
   }
   for (const auto& [field, dets] : s.label_fields)
-    for (size_t i = 0; i < dets.detections.size(); ++i) InsertDetection(db, seq, field, static_cast<int>(i), dets.detections[i]);
+    for (size_t i = 0; i < dets.detections.size(); ++i) InsertDetection(seq, field, static_cast<int>(i), dets.detections[i]);
+  ++added_;
+  return seq;
+}
+
+void SampleWriter::InsertDetection(int64_t sample_seq, const std::string& field, int position, const Detection& d) {
+  const int64_t seq = next_label_++;
+  label_.Bind(1, seq).Bind(2, sample_seq).Bind(3, field).Bind(4, position).Bind(5, d.id).Bind(6, d.label);
+  for (int i = 0; i < 4; ++i) label_.Bind(7 + i, d.bounding_box[i]);
+  label_.Bind(11, d.confidence).Bind(12, ScalarFieldsJson(d.attributes).dump());
+  label_.Run();
+  for (const auto& [attr, v] : d.attributes) {
+    if (!v.is_vector()) continue;
+    const auto& vec = v.as<FloatVector>();
+    label_vector_.Bind(1, seq).Bind(2, attr).BindBlob(3, vec.data(), vec.size() * sizeof(float)).Run();
+  }
+}
+
+void SampleWriter::Finish() {
+  WriteCounter(db_, "next_sample_seq", next_sample_);
+  WriteCounter(db_, "next_label_seq", next_label_);
+  AdjustSampleCount(db_, dataset_id_, static_cast<int64_t>(added_));
+}
+
+void AdjustSampleCount(Sqlite& db, int64_t dataset_id, int64_t delta) {
+  if (delta == 0) return;
+  db.Prepare("UPDATE datasets SET sample_count = sample_count + ? WHERE id = ?").Bind(1, delta).Bind(2, dataset_id).Run();
+}
+
+void ReplaceTags(Sqlite& db, int64_t dataset_id, int64_t sample_seq, const std::vector<std::string>& tags) {
+  db.Prepare("UPDATE samples SET tags = ? WHERE seq = ?").Bind(1, json(tags).dump()).Bind(2, sample_seq).Run();
+  db.Prepare("DELETE FROM sample_tags WHERE sample_seq = ?").Bind(1, sample_seq).Run();
+  auto put = db.Prepare("INSERT OR IGNORE INTO sample_tags(dataset_id, tag, sample_seq) VALUES(?, ?, ?)");
+  for (const auto& t : tags) put.Bind(1, dataset_id).Bind(2, t).Bind(3, sample_seq).Run();
 }
 
 std::vector<std::vector<std::string>> LabelIdsOfSamples(Sqlite& db, int64_t dataset_id,

@@ -31,13 +31,50 @@ std::map<std::string, std::string> FieldTypes(Sqlite& db, int64_t dataset_id);
 // Throws kNotFound listing the datasets when there is no such name.
 int64_t DatasetIdByName(Sqlite& db, const std::string& name);
 
-std::vector<std::string> SampleIdsInOrder(Sqlite& db, int64_t dataset_id);
 // The sample's row number, or nullopt if it is not in this dataset.
 std::optional<int64_t> SampleSeq(Sqlite& db, int64_t dataset_id, const std::string& id);
 std::optional<Sample> ReadSample(Sqlite& db, int64_t dataset_id, const std::string& id);
 
-// Inserts a fully validated sample with ids assigned.
-void InsertSample(Sqlite& db, int64_t dataset_id, const Sample& sample);
+// Reads samples by key with prepared statements reused across calls.
+class SampleReader {
+ public:
+  explicit SampleReader(Sqlite& db);
+  // nullopt if no sample has this key (any more).
+  std::optional<Sample> Read(int64_t seq);
+
+ private:
+  void ReadLabels(int64_t sample_seq, Sample* s);
+  Statement sample_, vectors_, labels_, label_vectors_;
+};
+
+// Inserts fully validated samples (ids assigned) into one dataset, with
+// prepared statements reused across samples. Sample and label keys (seq)
+// come from counters in `meta`, so a key is never reused after a deletion:
+// indexes that hold keys can never mistake a new sample for a deleted one.
+// Use inside a Transaction and call Finish() before committing.
+class SampleWriter {
+ public:
+  SampleWriter(Sqlite& db, int64_t dataset_id);
+  // Returns the sample's key.
+  int64_t Insert(const Sample& sample);
+  // Saves the counters and the dataset's sample count.
+  void Finish();
+
+ private:
+  void InsertDetection(int64_t sample_seq, const std::string& field, int position, const Detection& d);
+
+  Sqlite& db_;
+  int64_t dataset_id_;
+  int64_t next_sample_;
+  int64_t next_label_;
+  size_t added_ = 0;
+  Statement sample_, tag_, vector_, label_, label_vector_;
+};
+
+// datasets.sample_count += delta.
+void AdjustSampleCount(Sqlite& db, int64_t dataset_id, int64_t delta);
+// Sets a sample's tags (the JSON column and the sample_tags index table).
+void ReplaceTags(Sqlite& db, int64_t dataset_id, int64_t sample_seq, const std::vector<std::string>& tags);
 
 // Label ids of `field` for each of these sample ids (in order).
 std::vector<std::vector<std::string>> LabelIdsOfSamples(Sqlite& db, int64_t dataset_id,

@@ -68,6 +68,28 @@ CREATE TABLE index_items(
   UNIQUE(run_id, item_id));
 )sql";
 
+// Version 2 (issue #11): keys that are never reused (counters in meta), a
+// per-dataset sample count, and a tag table so match_tags is an index lookup.
+constexpr const char* kV2Additions = R"sql(
+ALTER TABLE datasets ADD COLUMN sample_count INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE sample_tags(
+  dataset_id INTEGER NOT NULL,
+  tag TEXT NOT NULL,
+  sample_seq INTEGER NOT NULL REFERENCES samples(seq) ON DELETE CASCADE,
+  PRIMARY KEY(dataset_id, tag, sample_seq)) WITHOUT ROWID;
+CREATE INDEX sample_tags_by_sample ON sample_tags(sample_seq);
+)sql";
+
+// Fills what version 2 adds from a version-1 store's rows.
+constexpr const char* kMigrateV1Data = R"sql(
+UPDATE datasets SET sample_count = (SELECT count(*) FROM samples WHERE samples.dataset_id = datasets.id);
+INSERT OR IGNORE INTO sample_tags(dataset_id, tag, sample_seq)
+  SELECT s.dataset_id, t.value, s.seq FROM samples s, json_each(s.tags) t;
+INSERT OR REPLACE INTO meta(key, value) VALUES
+  ('next_sample_seq', (SELECT coalesce(max(seq), 0) + 1 FROM samples)),
+  ('next_label_seq', (SELECT coalesce(max(seq), 0) + 1 FROM labels));
+)sql";
+
 int StoredVersion(Sqlite& db) {
   auto has_meta = db.Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
   if (!has_meta.Step()) return 0;
@@ -82,20 +104,48 @@ bool IsEmpty(Sqlite& db) {
   return q.Int(0) == 0;
 }
 
-}  // namespace
+void SetVersion(Sqlite& db, int version) {
+  db.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)").Bind(1, std::to_string(version)).Run();
+}
 
-void EnsureSchema(Sqlite& db, int version) {
-  Transaction txn(db);
-  int stored = StoredVersion(db);
+void CreateOrMigrate(Sqlite& db, int stored, int version) {
   if (stored == 0) {
     if (!IsEmpty(db)) throw Corruption("the file is an SQLite database but not an fo store");
     db.Exec(kSchemaV1);
-    db.Prepare("INSERT INTO meta(key, value) VALUES('schema_version', ?)").Bind(1, std::to_string(version)).Run();
-  } else if (stored > version) {
+    db.Exec(kV2Additions);
+    db.Exec(kMigrateV1Data);
+  }
+  // One step per version; each runs inside the caller's transaction.
+  if (stored == 1) {
+    db.Exec(kV2Additions);
+    db.Exec(kMigrateV1Data);
+  }
+  SetVersion(db, version);
+}
+
+void CheckNotNewer(int stored, int version) {
+  if (stored > version)
     throw Corruption("the store has schema version " + std::to_string(stored) + ", newer than this build's " +
                      std::to_string(version) + "; upgrade fo");
+}
+
+}  // namespace
+
+void EnsureSchema(Sqlite& db, int version) {
+  // Read first, without a write lock, so that opening a current store never
+  // waits for (or blocks) a writer in another process.
+  int stored = 0;
+  {
+    std::lock_guard lock(db.mutex());
+    stored = StoredVersion(db);
   }
-  // Migrations from older versions go here, one step per version.
+  CheckNotNewer(stored, version);
+  if (stored == version) return;
+  Transaction txn(db);
+  stored = StoredVersion(db);  // another process may have migrated meanwhile
+  CheckNotNewer(stored, version);
+  if (stored == version) return;
+  CreateOrMigrate(db, stored, version);
   txn.Commit();
 }
 

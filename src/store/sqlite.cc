@@ -10,6 +10,9 @@ namespace fo::internal {
 [[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
+    case SQLITE_BUSY:
+      throw Error(ErrorCode::kUnavailable, std::string(what) + ": another process holds the store's write lock and did not release it "
+                        "within the busy timeout ($FO_BUSY_TIMEOUT seconds, default 60); try again when it has finished");
     case SQLITE_CONSTRAINT:
       throw InvalidArgument(msg);
     case SQLITE_CORRUPT:
@@ -81,7 +84,7 @@ std::span<const uint8_t> Statement::Blob(int col) const {
   return {static_cast<const uint8_t*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
-Sqlite::Sqlite(const std::string& path) {
+Sqlite::Sqlite(const std::string& path, int busy_timeout_ms) {
   int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = "cannot open the store " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
@@ -89,7 +92,7 @@ Sqlite::Sqlite(const std::string& path) {
     db_ = nullptr;
     throw IOError(msg);
   }
-  sqlite3_busy_timeout(db_, 10000);
+  sqlite3_busy_timeout(db_, busy_timeout_ms);
 }
 
 Sqlite::~Sqlite() { sqlite3_close(db_); }

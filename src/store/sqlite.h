@@ -58,8 +58,10 @@ class Statement {
 
 class Sqlite {
  public:
-  // Throws kIOError if the file cannot be opened.
-  explicit Sqlite(const std::string& path);
+  // Throws kIOError if the file cannot be opened. A write waits up to
+  // busy_timeout_ms for another connection's write lock, then throws
+  // kUnavailable saying so.
+  explicit Sqlite(const std::string& path, int busy_timeout_ms = 60000);
   ~Sqlite();
 
   Statement Prepare(std::string_view sql) { return Statement(db_, sql); }

@@ -1,27 +1,26 @@
-// The stages a View is made of. Each stage maps the rows of the view before
-// it (its input) to new rows; the first stage's input is every sample of the
-// dataset in insertion order.
+// The stages a View is made of. A stage compiles itself into the view's SQL
+// (store/view_query.h): it receives the query of the view before it (its
+// input) and transforms it. Stages of other layers (sort_by_similarity, from
+// the similarity layer) implement the same interface and are appended with
+// View::AddStage, so the store never calls up into them.
 #ifndef FO_STORE_STAGES_H_
 #define FO_STORE_STAGES_H_
 
 #include <string>
-#include <vector>
 
 #include "fo/view.h"
+#include "store/view_query.h"
 
 namespace fo::internal {
 
 struct Stage {
   virtual ~Stage() = default;
-  // `input` is the view the stage is applied to (for stages that need its
-  // dataset or want to evaluate it again); `rows` are its rows, replaced by
-  // the output.
-  virtual void Apply(const View& input, std::vector<ViewRow>& rows) const = 0;
+  // `input` is the view the stage is applied to (for stages that must
+  // evaluate it or need its dataset); `query` is its compiled query, to be
+  // transformed into this stage's output.
+  virtual void Compile(const View& input, ViewQuery& query) const = 0;
   virtual std::string Describe() const = 0;
 };
-
-// Defined in src/brain (it runs a similarity query).
-std::shared_ptr<const Stage> MakeSortBySimilarityStage(SimilarityQuery query, SortBySimilarityOptions options);
 
 }  // namespace fo::internal
 

@@ -10,32 +10,56 @@
 #include "store/sample_store.h"
 #include "store/sqlite.h"
 #include "store/stages.h"
+#include "store/view_keys.h"
+#include "store/view_query.h"
 
 namespace fo {
 
+using internal::KeyRow;
 using internal::Stage;
-using nlohmann::json;
-
-SimilarityQuery SimilarityQuery::ByVector(std::vector<float> v) {
-  size_t d = v.size();
-  return {{}, Matrix(1, d, std::move(v)), {}};
-}
+using internal::ViewQuery;
 
 namespace {
 
-std::vector<ViewRow> AllRows(Database& db, int64_t dataset_id) {
-  std::vector<ViewRow> rows;
-  std::lock_guard lock(db.sqlite().mutex());
-  for (auto& id : internal::SampleIdsInOrder(db.sqlite(), dataset_id)) rows.push_back({std::move(id), {}, {}});
-  return rows;
+// Joins the samples table when the rows may name deleted samples.
+std::string ExistingRows(const ViewQuery& q) { return q.from_key_list ? " AS v JOIN samples AS s ON s.seq = v.k" : " AS v"; }
+
+std::shared_ptr<const internal::RowExtras> PickExtras(const ViewQuery& q, const std::vector<KeyRow>& rows) {
+  if (!q.extras) return nullptr;
+  auto out = std::make_shared<internal::RowExtras>();
+  out->reserve(rows.size());
+  for (const auto& r : rows) out->push_back((*q.extras)[static_cast<size_t>(r.order)]);
+  return out;
 }
 
+std::vector<int64_t> KeysOf(const std::vector<KeyRow>& rows) {
+  std::vector<int64_t> keys;
+  keys.reserve(rows.size());
+  for (const auto& r : rows) keys.push_back(r.key);
+  return keys;
+}
+
+// take(n, seed): n rows chosen uniformly at random, in random order, the
+// same for the same seed and the same input rows.
 class TakeStage : public Stage {
  public:
   TakeStage(size_t n, uint64_t seed) : n_(n), seed_(seed) {}
-  void Apply(const View&, std::vector<ViewRow>& rows) const override {
-    // Our own Fisher-Yates over mt19937_64 (whose output the standard fixes)
-    // so that a seed picks the same samples on every platform.
+
+  void Compile(const View& input, ViewQuery& q) const override {
+    auto& db = input.database()->sqlite();
+    std::lock_guard lock(db.mutex());
+    std::optional<std::vector<KeyRow>> picked;
+    if (q.whole_dataset) picked = SampleKeyRange(db, q.dataset_id);
+    if (!picked) picked = Shuffle(internal::EvaluateKeys(db, q));
+    internal::ReplaceByKeys(q, KeysOf(*picked), PickExtras(q, *picked));
+  }
+
+  std::string Describe() const override { return "take(" + std::to_string(n_) + ", seed=" + std::to_string(seed_) + ")"; }
+
+ private:
+  // Fisher-Yates over mt19937_64 (whose output the standard fixes), so that
+  // a seed picks the same rows on every platform.
+  std::vector<KeyRow> Shuffle(std::vector<KeyRow> rows) const {
     std::mt19937_64 rng(seed_);
     size_t n = std::min(n_, rows.size());
     for (size_t i = 0; i < n; ++i) {
@@ -43,76 +67,119 @@ class TakeStage : public Stage {
       std::swap(rows[i], rows[j]);
     }
     rows.resize(n);
+    return rows;
   }
-  std::string Describe() const override { return "take(" + std::to_string(n_) + ", seed=" + std::to_string(seed_) + ")"; }
 
- private:
+  // On a whole dataset, draws keys at random from [min, max] and keeps the
+  // ones that exist, so that take(1000) of 10M samples reads ~1000 rows
+  // instead of listing all of them. Uniform (rejection sampling) and
+  // deterministic for a seed and a dataset state. nullopt when the keys are
+  // too sparse or n too close to the count for this to pay.
+  std::optional<std::vector<KeyRow>> SampleKeyRange(internal::Sqlite& db, int64_t dataset_id) const {
+    auto count_q = db.Prepare("SELECT sample_count FROM datasets WHERE id = ?");
+    count_q.Bind(1, dataset_id);
+    if (!count_q.Step()) return std::nullopt;
+    const int64_t count = count_q.Int(0);
+    if (count == 0 || static_cast<int64_t>(n_) * 4 > count) return std::nullopt;
+    int64_t lo = Bound(db, dataset_id, "min"), hi = Bound(db, dataset_id, "max");
+    const double density = static_cast<double>(count) / static_cast<double>(hi - lo + 1);
+    if (density < 0.05) return std::nullopt;
+    std::mt19937_64 rng(seed_);
+    std::unordered_set<int64_t> tried;
+    std::vector<KeyRow> picked;
+    auto exists = db.Prepare(
+        "SELECT seq FROM samples WHERE dataset_id = ? AND seq IN (SELECT value FROM json_each(?))");
+    for (int round = 0; round < 32 && picked.size() < n_; ++round) {
+      std::vector<int64_t> candidates;
+      const uint64_t range = static_cast<uint64_t>(hi - lo + 1);
+      size_t want = static_cast<size_t>(static_cast<double>(n_ - picked.size()) / density * 1.25) + 16;
+      want = static_cast<size_t>(std::min<uint64_t>(want, range - tried.size()));  // no key drawn twice
+      if (want == 0) break;
+      while (candidates.size() < want) {
+        int64_t key = lo + static_cast<int64_t>(rng() % range);
+        if (tried.insert(key).second) candidates.push_back(key);
+      }
+      exists.Bind(1, dataset_id).Bind(2, internal::JsonArray(candidates));
+      std::unordered_set<int64_t> found;
+      while (exists.Step()) found.insert(exists.Int(0));
+      exists.Reset();
+      for (int64_t key : candidates)  // generation order is the random order
+        if (found.count(key) && picked.size() < n_) picked.push_back({key, static_cast<int64_t>(picked.size())});
+    }
+    if (picked.size() < n_) return std::nullopt;
+    return picked;
+  }
+
+  static int64_t Bound(internal::Sqlite& db, int64_t dataset_id, const char* fn) {
+    auto q = db.Prepare(std::string("SELECT ") + fn + "(seq) FROM samples WHERE dataset_id = ?");
+    q.Bind(1, dataset_id);
+    q.Step();
+    return q.Int(0);
+  }
+
   size_t n_;
   uint64_t seed_;
 };
 
-class LimitStage : public Stage {
+class SliceStage : public Stage {
  public:
-  explicit LimitStage(size_t n) : n_(n) {}
-  void Apply(const View&, std::vector<ViewRow>& rows) const override {
-    if (rows.size() > n_) rows.resize(n_);
+  SliceStage(std::optional<size_t> limit, size_t skip) : limit_(limit), skip_(skip) {}
+  void Compile(const View&, ViewQuery& q) const override { internal::AddSlice(q, limit_, skip_); }
+  std::string Describe() const override {
+    return limit_ ? "limit(" + std::to_string(*limit_) + ")" : "skip(" + std::to_string(skip_) + ")";
   }
-  std::string Describe() const override { return "limit(" + std::to_string(n_) + ")"; }
 
  private:
-  size_t n_;
-};
-
-class SkipStage : public Stage {
- public:
-  explicit SkipStage(size_t n) : n_(n) {}
-  void Apply(const View&, std::vector<ViewRow>& rows) const override {
-    rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(std::min(n_, rows.size())));
-  }
-  std::string Describe() const override { return "skip(" + std::to_string(n_) + ")"; }
-
- private:
-  size_t n_;
+  std::optional<size_t> limit_;
+  size_t skip_;
 };
 
 class SelectStage : public Stage {
  public:
-  SelectStage(std::vector<std::string> ids, bool exclude) : ids_(ids.begin(), ids.end()), exclude_(exclude) {}
-  void Apply(const View&, std::vector<ViewRow>& rows) const override {
-    std::erase_if(rows, [&](const ViewRow& r) { return (ids_.count(r.sample_id) > 0) == exclude_; });
+  SelectStage(std::vector<std::string> ids, bool exclude) : ids_(std::move(ids)), exclude_(exclude) {}
+  void Compile(const View&, ViewQuery& q) const override {
+    internal::AddFilter(q, std::string(exclude_ ? "k NOT IN" : "k IN") +
+                               " (SELECT seq FROM samples WHERE id IN (SELECT value FROM json_each(?)))",
+                        {internal::JsonArray(ids_)});
   }
   std::string Describe() const override {
     return std::string(exclude_ ? "exclude" : "select") + "(" + std::to_string(ids_.size()) + " ids)";
   }
 
  private:
-  std::unordered_set<std::string> ids_;
+  std::vector<std::string> ids_;
   bool exclude_;
 };
 
 class MatchTagsStage : public Stage {
  public:
-  MatchTagsStage(std::vector<std::string> tags, bool all) : tags_(std::move(tags)), all_(all) {}
-  void Apply(const View& input, std::vector<ViewRow>& rows) const override {
-    auto& db = input.database()->sqlite();
-    std::lock_guard lock(db.mutex());
-    auto q = db.Prepare("SELECT tags FROM samples WHERE id = ? AND dataset_id = ?");
-    std::erase_if(rows, [&](const ViewRow& r) {
-      q.Bind(1, r.sample_id).Bind(2, input.dataset_id());
-      bool keep = false;
-      if (q.Step()) {
-        auto have = json::parse(q.Text(0)).get<std::vector<std::string>>();
-        auto has = [&](const std::string& t) { return std::find(have.begin(), have.end(), t) != have.end(); };
-        keep = all_ ? std::all_of(tags_.begin(), tags_.end(), has) : std::any_of(tags_.begin(), tags_.end(), has);
-      }
-      q.Reset();
-      return !keep;
-    });
+  MatchTagsStage(std::vector<std::string> tags, bool all) : described_(nlohmann::json(tags).dump()), all_(all) {
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    tags_ = std::move(tags);
   }
-  std::string Describe() const override { return std::string("match_tags(") + (all_ ? "all " : "") + json(tags_).dump() + ")"; }
+
+  void Compile(const View&, ViewQuery& q) const override {
+    if (tags_.empty()) {  // none of no tags, but all of them
+      if (!all_) internal::AddFilter(q, "0", {});
+      return;
+    }
+    std::string tagged = "SELECT sample_seq FROM sample_tags WHERE dataset_id = ? AND tag IN (SELECT value FROM json_each(?))";
+    std::vector<internal::SqlParam> params = {q.dataset_id, internal::JsonArray(tags_)};
+    if (all_) {
+      tagged += " GROUP BY sample_seq HAVING count(*) = ?";
+      params.emplace_back(static_cast<int64_t>(tags_.size()));
+    }
+    internal::AddFilter(q, "k IN (" + tagged + ")", std::move(params));
+  }
+
+  std::string Describe() const override {
+    return std::string("match_tags(") + (all_ ? "all " : "") + described_ + ")";
+  }
 
  private:
-  std::vector<std::string> tags_;
+  std::vector<std::string> tags_;  // sorted, unique
+  std::string described_;
   bool all_;
 };
 
@@ -132,6 +199,24 @@ Value DetectionValue(const Detection& d, const std::string& attr) {
   return it == d.attributes.end() ? Value() : it->second;
 }
 
+Value SampleValue(const Sample& s, const std::string& field, const std::optional<std::pair<std::string, std::string>>& label_path) {
+  if (!label_path) return s.Get(field);
+  auto it = s.label_fields.find(label_path->first);
+  if (it == s.label_fields.end()) return Value();
+  ValueList list;
+  for (const auto& d : it->second.detections) list.push_back(DetectionValue(d, label_path->second));
+  return Value(std::move(list));
+}
+
+std::vector<Sample> ReadSamples(internal::Sqlite& db, const std::vector<int64_t>& keys) {
+  internal::SampleReader reader(db);
+  std::vector<Sample> out;
+  out.reserve(keys.size());
+  for (int64_t k : keys)
+    if (auto s = reader.Read(k)) out.push_back(std::move(*s));
+  return out;
+}
+
 }  // namespace
 
 View::View(std::shared_ptr<Database> db, int64_t dataset_id, std::string dataset_name)
@@ -143,54 +228,73 @@ View View::With(std::shared_ptr<const Stage> stage) const {
   return v;
 }
 
+View View::AddStage(std::shared_ptr<const Stage> stage) const { return With(std::move(stage)); }
 View View::Take(size_t n, uint64_t seed) const { return With(std::make_shared<TakeStage>(n, seed)); }
-View View::Limit(size_t n) const { return With(std::make_shared<LimitStage>(n)); }
-View View::Skip(size_t n) const { return With(std::make_shared<SkipStage>(n)); }
+View View::Limit(size_t n) const { return With(std::make_shared<SliceStage>(n, 0)); }
+View View::Skip(size_t n) const { return With(std::make_shared<SliceStage>(std::nullopt, n)); }
 View View::Select(std::vector<std::string> ids) const { return With(std::make_shared<SelectStage>(std::move(ids), false)); }
 View View::Exclude(std::vector<std::string> ids) const { return With(std::make_shared<SelectStage>(std::move(ids), true)); }
 View View::MatchTags(std::vector<std::string> tags, bool all) const {
   return With(std::make_shared<MatchTagsStage>(std::move(tags), all));
 }
-View View::SortBySimilarity(SimilarityQuery query, SortBySimilarityOptions options) const {
-  return With(internal::MakeSortBySimilarityStage(std::move(query), std::move(options)));
+
+ViewQuery View::Compile() const {
+  ViewQuery q = internal::DatasetQuery(dataset_id_);
+  View prefix(db_, dataset_id_, dataset_name_);
+  for (const auto& stage : stages_) {
+    stage->Compile(prefix, q);
+    prefix = prefix.With(stage);
+  }
+  return q;
 }
 
 std::vector<ViewRow> View::Rows() const {
-  std::vector<ViewRow> rows = AllRows(*db_, dataset_id_);
-  View prefix(db_, dataset_id_, dataset_name_);
-  for (const auto& stage : stages_) {
-    stage->Apply(prefix, rows);
-    prefix = prefix.With(stage);
+  ViewQuery q = Compile();
+  std::vector<ViewRow> rows;
+  std::lock_guard lock(db_->sqlite().mutex());
+  auto st = q.Prepare(db_->sqlite(), "SELECT v.o, s.id FROM ", " AS v JOIN samples AS s ON s.seq = v.k ORDER BY v.o");
+  while (st.Step()) {
+    ViewRow row{st.Text(1), {}, {}};
+    if (q.extras) {
+      const auto& extra = (*q.extras)[static_cast<size_t>(st.Int(0))];
+      row.distance = extra.distance;
+      row.patches = extra.patches;
+    }
+    rows.push_back(std::move(row));
   }
   return rows;
 }
 
 size_t View::Count() const {
-  if (stages_.empty()) {
-    std::lock_guard lock(db_->sqlite().mutex());
-    auto q = db_->sqlite().Prepare("SELECT count(*) FROM samples WHERE dataset_id = ?");
-    q.Bind(1, dataset_id_);
-    q.Step();
-    return static_cast<size_t>(q.Int(0));
+  ViewQuery q = Compile();
+  std::lock_guard lock(db_->sqlite().mutex());
+  if (q.whole_dataset) {
+    auto st = db_->sqlite().Prepare("SELECT sample_count FROM datasets WHERE id = ?");
+    st.Bind(1, dataset_id_);
+    return st.Step() ? static_cast<size_t>(st.Int(0)) : 0;
   }
-  return Rows().size();
+  auto st = q.Prepare(db_->sqlite(), "SELECT count(*) FROM ", ExistingRows(q));
+  st.Step();
+  return static_cast<size_t>(st.Int(0));
 }
 
 std::vector<std::string> View::Ids() const {
+  ViewQuery q = Compile();
   std::vector<std::string> ids;
-  for (auto& r : Rows()) ids.push_back(std::move(r.sample_id));
+  std::lock_guard lock(db_->sqlite().mutex());
+  auto st = q.Prepare(db_->sqlite(), "SELECT s.id FROM ", " AS v JOIN samples AS s ON s.seq = v.k ORDER BY v.o");
+  while (st.Step()) ids.push_back(st.Text(0));
   return ids;
 }
 
 std::vector<Sample> View::Page(size_t offset, size_t n) const {
-  std::vector<ViewRow> rows = Rows();
-  std::vector<Sample> out;
+  ViewQuery q = Compile();
   std::lock_guard lock(db_->sqlite().mutex());
-  for (size_t i = offset; i < rows.size() && i < offset + n; ++i) {
-    auto s = internal::ReadSample(db_->sqlite(), dataset_id_, rows[i].sample_id);
-    if (s) out.push_back(std::move(*s));
-  }
-  return out;
+  std::vector<int64_t> keys;
+  auto st = q.Prepare(db_->sqlite(), "SELECT v.k FROM ", ExistingRows(q) + " ORDER BY v.o LIMIT ? OFFSET ?",
+                      {n > static_cast<size_t>(INT64_MAX) ? int64_t{-1} : static_cast<int64_t>(n), static_cast<int64_t>(offset)});
+  while (st.Step()) keys.push_back(st.Int(0));
+  return ReadSamples(db_->sqlite(), keys);
 }
 
 std::vector<Sample> View::Samples() const { return Page(0, SIZE_MAX); }
@@ -202,10 +306,24 @@ Sample View::First() const {
 }
 
 Sample View::Last() const {
-  std::vector<ViewRow> rows = Rows();
-  if (rows.empty()) throw NotFound("the view of dataset '" + dataset_name_ + "' is empty; there is no last sample");
+  ViewQuery q = Compile();
   std::lock_guard lock(db_->sqlite().mutex());
-  return *internal::ReadSample(db_->sqlite(), dataset_id_, rows.back().sample_id);
+  auto st = q.Prepare(db_->sqlite(), "SELECT v.k FROM ", ExistingRows(q) + " ORDER BY v.o DESC LIMIT 1");
+  std::vector<int64_t> keys;
+  if (st.Step()) keys.push_back(st.Int(0));
+  auto samples = ReadSamples(db_->sqlite(), keys);
+  if (samples.empty()) throw NotFound("the view of dataset '" + dataset_name_ + "' is empty; there is no last sample");
+  return samples.front();
+}
+
+SampleStream View::Stream(size_t batch) const {
+  ViewQuery q = Compile();
+  std::vector<int64_t> keys;
+  {
+    std::lock_guard lock(db_->sqlite().mutex());
+    keys = KeysOf(internal::EvaluateKeys(db_->sqlite(), q));
+  }
+  return SampleStream(db_, std::move(keys), std::max<size_t>(1, batch));
 }
 
 std::vector<Value> View::Values(const std::string& field) const {
@@ -215,20 +333,9 @@ std::vector<Value> View::Values(const std::string& field) const {
     return out;
   }
   auto label_path = SplitLabelPath(field);
-  for (const Sample& s : Samples()) {
-    if (!label_path) {
-      out.push_back(s.Get(field));
-      continue;
-    }
-    auto it = s.label_fields.find(label_path->first);
-    if (it == s.label_fields.end()) {
-      out.emplace_back();
-      continue;
-    }
-    ValueList list;
-    for (const auto& d : it->second.detections) list.push_back(DetectionValue(d, label_path->second));
-    out.emplace_back(std::move(list));
-  }
+  SampleStream stream = Stream(1024);
+  out.reserve(stream.size());
+  while (auto s = stream.Next()) out.push_back(SampleValue(*s, field, label_path));
   return out;
 }
 
@@ -237,5 +344,35 @@ std::string View::Describe() const {
   for (const auto& st : stages_) s += " > " + st->Describe();
   return s;
 }
+
+SampleStream::SampleStream(std::shared_ptr<Database> db, std::vector<int64_t> keys, size_t batch)
+    : db_(std::move(db)), keys_(std::move(keys)), batch_(batch) {}
+
+std::optional<Sample> SampleStream::Next() {
+  while (next_in_buffer_ == buffer_.size()) {
+    if (next_key_ == keys_.size()) return std::nullopt;
+    size_t end = std::min(keys_.size(), next_key_ + batch_);
+    std::vector<int64_t> batch(keys_.begin() + static_cast<std::ptrdiff_t>(next_key_), keys_.begin() + static_cast<std::ptrdiff_t>(end));
+    next_key_ = end;
+    std::lock_guard lock(db_->sqlite().mutex());
+    buffer_ = ReadSamples(db_->sqlite(), batch);
+    next_in_buffer_ = 0;
+  }
+  return std::move(buffer_[next_in_buffer_++]);
+}
+
+namespace internal {
+
+std::vector<int64_t> ViewSampleKeys(const View& view) {
+  ViewQuery q = view.Compile();
+  auto& db = view.database()->sqlite();
+  std::lock_guard lock(db.mutex());
+  std::vector<int64_t> keys;
+  auto st = q.Prepare(db, "SELECT v.k FROM ", ExistingRows(q) + " ORDER BY v.k");
+  while (st.Step()) keys.push_back(st.Int(0));
+  return keys;
+}
+
+}  // namespace internal
 
 }  // namespace fo
