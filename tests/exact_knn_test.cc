@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "knn_reference.h"
+
 // From OpenBLAS (linked through fo_lib); declared here rather than including
 // cblas.h, whose directory only fo_lib has on its include path.
 extern "C" int openblas_get_num_threads(void);
@@ -43,26 +45,6 @@ std::vector<uint8_t> RandomMask(size_t n, double p_allowed, uint32_t seed) {
   std::vector<uint8_t> mask(n);
   for (auto& a : mask) a = allowed(rng) ? 1 : 0;
   return mask;
-}
-
-double RefDistance(const float* q, const float* x, size_t d, Metric metric) {
-  double dot = 0, qq = 0, xx = 0, l2 = 0;
-  for (size_t j = 0; j < d; ++j) {
-    dot += static_cast<double>(q[j]) * x[j];
-    qq += static_cast<double>(q[j]) * q[j];
-    xx += static_cast<double>(x[j]) * x[j];
-    double diff = static_cast<double>(q[j]) - x[j];
-    l2 += diff * diff;
-  }
-  switch (metric) {
-    case Metric::kCosine:
-      return (qq == 0 || xx == 0) ? 1.0 : 1.0 - dot / (std::sqrt(qq) * std::sqrt(xx));
-    case Metric::kDotProduct:
-      return -dot;
-    case Metric::kEuclidean:
-      return std::sqrt(l2);
-  }
-  return 0;
 }
 
 struct Case {

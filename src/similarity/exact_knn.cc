@@ -26,12 +26,13 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "similarity/knn_select.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -185,104 +186,7 @@ void ScoresToKeys(const KeyParams& p, float* __restrict v, size_t rows) {
 }
 
 // ---------------------------------------------------------------------------
-// Bounded selection.
-
-struct Hit {
-  float key;
-  int64_t index;
-};
-
-inline bool Before(const Hit& a, const Hit& b) { return a.key < b.key || (a.key == b.key && a.index < b.index); }
-
-// The `cap` best hits offered so far, as a heap with the worst on top.
-// REQUIRES: hits are offered in increasing index order, so a key equal to the
-// current worst never displaces it (the worst has the lower index).
-class TopK {
- public:
-  explicit TopK(size_t cap) : cap_(cap) {}
-
-  // Keys of rows first..first+rows-1; rows with allowed[i] == 0 are skipped.
-  void OfferBlock(const float* keys, size_t rows, int64_t first, const uint8_t* allowed) {
-    size_t i = 0;
-    for (; i < rows && heap_.size() < cap_; ++i) {
-      if (allowed != nullptr && !allowed[i]) continue;
-      heap_.push_back({keys[i], first + static_cast<int64_t>(i)});
-      std::push_heap(heap_.begin(), heap_.end(), Before);
-    }
-    if (heap_.size() < cap_) return;
-    float worst = heap_.front().key;
-#ifdef FO_EXACT_KNN_X86
-    // Eight keys per test (SSE2 is part of x86-64): once the heap is warm
-    // almost no key beats the worst, so this loop mostly just streams.
-    for (; i + 8 <= rows; i += 8) {
-      const __m128 w = _mm_set1_ps(worst);
-      unsigned bits = static_cast<unsigned>(_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(keys + i), w))) |
-                      static_cast<unsigned>(_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(keys + i + 4), w))) << 4;
-      for (; bits != 0; bits &= bits - 1) {
-        const size_t r = i + static_cast<size_t>(__builtin_ctz(bits));
-        // Re-test: `worst` may have dropped since the mask was taken.
-        if (keys[r] < worst && (allowed == nullptr || allowed[r])) {
-          ReplaceTop({keys[r], first + static_cast<int64_t>(r)});
-          worst = heap_.front().key;
-        }
-      }
-    }
-#endif
-    for (; i < rows; ++i) {
-      // The key test comes first: it is almost always false.
-      if (keys[i] < worst && (allowed == nullptr || allowed[i])) {
-        ReplaceTop({keys[i], first + static_cast<int64_t>(i)});
-        worst = heap_.front().key;
-      }
-    }
-  }
-
-  std::vector<Hit>& hits() { return heap_; }
-
- private:
-  // Sift-down of a new element replacing the top: one pass instead of
-  // pop_heap + push_heap.
-  void ReplaceTop(Hit h) {
-    size_t n = heap_.size(), pos = 0;
-    while (true) {
-      size_t child = 2 * pos + 1;
-      if (child >= n) break;
-      if (child + 1 < n && Before(heap_[child], heap_[child + 1])) ++child;
-      if (!Before(h, heap_[child])) break;
-      heap_[pos] = heap_[child];
-      pos = child;
-    }
-    heap_[pos] = h;
-  }
-
-  size_t cap_;
-  std::vector<Hit> heap_;
-};
-
-// ---------------------------------------------------------------------------
 // Threads.
-
-// Runs fn(worker) for worker in [0, workers), the caller being worker 0;
-// rethrows the first exception once all have finished.
-template <typename Fn>
-void RunWorkers(int workers, Fn&& fn) {
-  std::exception_ptr error;
-  std::mutex error_mu;
-  auto guarded = [&](int w) {
-    try {
-      fn(w);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mu);
-      if (!error) error = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  threads.reserve(workers > 0 ? workers - 1 : 0);
-  for (int w = 1; w < workers; ++w) threads.emplace_back(guarded, w);
-  guarded(0);
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
 
 // Makes OpenBLAS run single-threaded while our own workers each call sgemm,
 // so that 2 workers x 2 BLAS threads do not fight over 2 cores (measured: our
@@ -322,6 +226,10 @@ class ScopedSingleThreadedBlas {
 // OpenBLAS's thread count bounds ours, so OPENBLAS_NUM_THREADS=1 (or
 // openblas_set_num_threads) limits the whole search.
 int WorkerCount(double multiply_adds) {
+  // Decided before asking anything: hardware_concurrency() reads /sys on
+  // every call (microseconds), as much as a small call's whole work (one
+  // row's norm in a re-rank, a single query's norm).
+  if (multiply_adds < 2 * kMinWorkPerWorker) return 1;
   int workers = std::max(1, ScopedSingleThreadedBlas::ConfiguredThreads());
   unsigned hw = std::thread::hardware_concurrency();
   if (hw > 0) workers = std::min(workers, static_cast<int>(hw));
@@ -415,6 +323,12 @@ double SquaredL2(const float* a, const float* b, size_t d) {
   return s;
 }
 
+// The euclidean key of one row, computed directly (see Finish).
+float EuclideanKey(const float* query, const float* row, size_t d, bool reverse) {
+  const float dist = static_cast<float>(std::sqrt(SquaredL2(query, row, d)));
+  return dist == dist ? (reverse ? -dist : dist) : kInf;
+}
+
 // Merges the workers' hits for each query and writes the k best.
 void Finish(const Problem& p, int workers, WorkerTops& tops, int64_t* out_index, float* out_dist) {
   std::atomic<size_t> next{0};
@@ -435,10 +349,8 @@ void Finish(const Problem& p, int workers, WorkerTops& tops, int64_t* out_index,
         // |q|^2 + |x|^2 - 2<q,x> loses the small distances to cancellation
         // (a row equal to the query comes out near 1e-3 |q| instead of 0), so
         // the winners' distances are recomputed directly and re-sorted.
-        const float sign = p.reverse ? -1.0f : 1.0f;
         for (size_t j = 0; j < m; ++j) {
-          float dist = static_cast<float>(std::sqrt(SquaredL2(p.queries + q * p.d, p.base + all[j].index * p.d, p.d)));
-          all[j].key = dist == dist ? sign * dist : kInf;
+          all[j].key = EuclideanKey(p.queries + q * p.d, p.base + all[j].index * p.d, p.d, p.reverse);
         }
         std::sort(all.begin(), all.begin() + m, Before);
       }
@@ -505,6 +417,16 @@ void ExactKnn(const float* base, const float* base_norms, size_t n, size_t d, co
     }
   }
   Finish(p, workers, tops, out_index, out_dist);
+}
+
+float ExactKey(const float* query, float query_norm, const float* row, float row_norm, size_t d, Metric metric,
+               bool reverse) {
+  if (metric == Metric::kEuclidean) return EuclideanKey(query, row, d, reverse);
+  // The dot-loop path's steps for one row: same kernel, same key formula.
+  float key = 0.0f;
+  DotRows()(row, 1, d, query, nullptr, &key);
+  ScoresToKeys({metric, reverse, query_norm, metric == Metric::kDotProduct ? nullptr : &row_norm}, &key, 1);
+  return key;
 }
 
 const char* BlasDescription() {

@@ -34,6 +34,15 @@ void ExactKnn(const float* base, const float* base_norms, size_t n, size_t d,
               const float* queries, size_t nq, size_t k, Metric metric, bool reverse,
               const uint8_t* allowed, int64_t* out_index, float* out_dist);
 
+// ExactKnn's selection key for one row: the distance (negated with
+// `reverse`), NaN as +inf so that it ranks last; ExactKnn keeps the smallest
+// keys and reports reverse ? -key : key. Computed with the kernel and rounding
+// of ExactKnn's path for fewer than 10 queries, so that a re-rank of chosen
+// rows elsewhere reproduces its distances bit for bit.
+// query_norm, row_norm: as RowNorms computes them; unused for dotproduct.
+float ExactKey(const float* query, float query_norm, const float* row, float row_norm, size_t d, Metric metric,
+               bool reverse);
+
 // |x_i| for each row.
 void RowNorms(const float* x, size_t n, size_t d, float* out);
 
