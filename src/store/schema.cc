@@ -60,12 +60,28 @@ CREATE TABLE brain_runs(
   timestamp TEXT NOT NULL,
   config TEXT NOT NULL,
   UNIQUE(dataset_id, key));
-CREATE TABLE index_items(
-  run_id INTEGER NOT NULL REFERENCES brain_runs(run_id) ON DELETE CASCADE,
-  item_id TEXT NOT NULL,
-  sample_id TEXT NOT NULL,
-  vector BLOB NOT NULL,
-  UNIQUE(run_id, item_id));
+-- >>> sklearn index files (branch index-files). FOR NOW in version 1; the
+-- store owner moves this block into the schema-v2 migration (which also
+-- drops index_items). One row per saved sklearn index: its generation
+-- directory (relative to <store>.files/), the committed row count (the
+-- truth: bytes past it in the append-only column files are ignored), the
+-- dimension, the storage type, how many rows are removed, and a random
+-- stamp changed by every write so that open handles notice any commit.
+CREATE TABLE index_files(
+  run_id INTEGER PRIMARY KEY REFERENCES brain_runs(run_id) ON DELETE CASCADE,
+  dir TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  dim INTEGER NOT NULL,
+  storage TEXT NOT NULL,
+  removed INTEGER NOT NULL DEFAULT 0,
+  stamp INTEGER NOT NULL);
+-- Rows of index_files.dir that were removed (remove_from_index, or replaced
+-- by an upsert); cleared by compaction into a new generation.
+CREATE TABLE index_removed(
+  run_id INTEGER NOT NULL REFERENCES index_files(run_id) ON DELETE CASCADE,
+  row INTEGER NOT NULL,
+  PRIMARY KEY(run_id, row)) WITHOUT ROWID;
+-- <<< sklearn index files
 )sql";
 
 int StoredVersion(Sqlite& db) {

@@ -89,7 +89,7 @@ Sqlite::Sqlite(const std::string& path) {
     db_ = nullptr;
     throw IOError(msg);
   }
-  sqlite3_busy_timeout(db_, 10000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 }
 
 Sqlite::~Sqlite() { sqlite3_close(db_); }

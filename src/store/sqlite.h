@@ -58,6 +58,9 @@ class Statement {
 
 class Sqlite {
  public:
+  // How long a statement waits for another connection's lock.
+  static constexpr int kBusyTimeoutMs = 10000;
+
   // Throws kIOError if the file cannot be opened.
   explicit Sqlite(const std::string& path);
   ~Sqlite();
