@@ -62,13 +62,15 @@ std::vector<int64_t> ViewSampleKeys(const View& view) {
 }
 
 std::vector<int64_t> SampleKeysOfIds(const View& dataset, const std::vector<std::string>& ids) {
-  return KeysOf(dataset, ids, "SELECT id, seq FROM samples WHERE dataset_id = ? AND id IN ");
+  // "+dataset_id" keeps the planner on the unique index of id: with the
+  // (dataset_id, seq) index it would scan the dataset once per chunk.
+  return KeysOf(dataset, ids, "SELECT id, seq FROM samples WHERE +dataset_id = ? AND id IN ");
 }
 
 std::vector<int64_t> LabelKeysOfIds(const View& dataset, const std::vector<std::string>& ids) {
   return KeysOf(dataset, ids,
                 "SELECT l.id, l.seq FROM labels l JOIN samples s ON l.sample_seq = s.seq "
-                "WHERE s.dataset_id = ? AND l.id IN ");
+                "WHERE +s.dataset_id = ? AND l.id IN ");
 }
 
 std::vector<int64_t> ExistingSampleKeys(const View& dataset, std::span<const int64_t> keys) {
