@@ -119,8 +119,13 @@ class SimilarityIndex {
   Matrix QueryVector(const SimilarityQuery& query);
   Model& RunModel();
   void AddBatch(MatrixView embeddings, const std::vector<std::string>& item_ids,
-                const std::vector<std::string>& sample_ids, const std::vector<size_t>& rows, size_t begin, size_t end);
+                const std::vector<std::string>& sample_ids, const std::vector<int64_t>& item_keys,
+                const std::vector<int64_t>& sample_keys, const std::vector<size_t>& rows, size_t begin, size_t end);
+  // The view as ids (and the dataset's other ids), for backends that filter
+  // by id.
   SearchFilter ViewFilter();
+  // Query for backends that filter by sample key (capabilities).
+  std::vector<Hit> SearchByKeys(const Matrix& q, size_t k, bool reverse);
 
   View root_;
   View view_;

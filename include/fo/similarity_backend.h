@@ -15,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,31 @@ struct SearchFilter {
   // complement) and drop results outside `ids` itself, which also drops
   // items of samples deleted since they were indexed.
   std::optional<std::vector<std::string>> complement;
+  // With kOnly, for a backend whose capabilities say filters_by_sample_key:
+  // the allowed samples as store keys (samples.seq), sorted ascending, used
+  // instead of `ids` (which is then left empty). The caller owns the keys
+  // for the duration of Search.
+  std::optional<std::span<const int64_t>> sample_keys;
 };
 
 struct Hit {
   std::string item_id;
   std::string sample_id;
   double distance = 0;  // smaller is closer; see docs/architecture.md
+  // Store keys (samples.seq; labels.seq of a patch), 0 when the backend does
+  // not keep them or the item was not in the store when it was indexed.
+  int64_t item_key = 0;
+  int64_t sample_key = 0;
+};
+
+// Store keys of the items of an Upsert, rows aligned: `sample` is the
+// samples.seq of each item's sample, `item` is samples.seq for an image
+// index and labels.seq for a patch index; 0 for an id that is not in the
+// store (such an item never matches a view). Backends that do not filter by
+// key ignore them.
+struct ItemKeys {
+  std::span<const int64_t> item;
+  std::span<const int64_t> sample;
 };
 
 // Vectors with their ids, rows aligned.
@@ -54,6 +74,8 @@ struct BackendCapabilities {
   std::optional<size_t> max_k;         // largest k, or no limit
   bool supports_least_similarity = true;
   std::vector<std::string> metrics;    // accepted metric names
+  // Search accepts SearchFilter::sample_keys, and hits carry sample keys.
+  bool filters_by_sample_key = false;
 };
 
 // What a backend is created with.
@@ -85,10 +107,11 @@ class SimilarityBackend {
   // (and copying) as rows arrive.
   virtual void Reserve(size_t items, size_t dim) {}
   // Inserts or replaces items, atomically. REQUIRES: vectors.rows() ==
-  // item_ids.size() == sample_ids.size(), vectors finite, dimension equal to
-  // the index's (once it has one; throws kInvalidArgument otherwise).
+  // item_ids.size() == sample_ids.size() == keys.item.size() ==
+  // keys.sample.size(), vectors finite, dimension equal to the index's (once
+  // it has one; throws kInvalidArgument otherwise).
   virtual void Upsert(const Matrix& vectors, const std::vector<std::string>& item_ids,
-                      const std::vector<std::string>& sample_ids) = 0;
+                      const std::vector<std::string>& sample_ids, const ItemKeys& keys) = 0;
   // For each id, whether it is indexed.
   virtual std::vector<bool> Contains(const std::vector<std::string>& item_ids) = 0;
   // Removes the items that exist; returns how many did.

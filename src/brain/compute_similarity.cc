@@ -11,6 +11,7 @@
 #include "models/embeddings_field.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
+#include "store/view_keys.h"
 
 namespace fo {
 
@@ -110,10 +111,12 @@ EmbeddingsResult VectorsFromMatrix(const Dataset& dataset, Matrix m, const std::
   auto& db = dataset.database()->sqlite();
   std::lock_guard lock(db.mutex());
   if (patches_field.empty()) {
-    for (const auto& id : ids) {
+    for (const auto& id : ids)
       if (!IsObjectId(id)) throw InvalidArgument("id '" + id + "' is not a 24-hex ObjectId");
-      if (!internal::SampleSeq(db, dataset.id(), id)) throw NotFound("sample '" + id + "' is not in dataset '" + dataset.name() + "'");
-    }
+    // Batched lookups: one query per chunk of ids, not one per id.
+    std::vector<int64_t> keys = internal::SampleKeysOfIds(dataset.view(), ids);
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (keys[i] == 0) throw NotFound("sample '" + ids[i] + "' is not in dataset '" + dataset.name() + "'");
     out.sample_ids = ids;
   } else {
     auto q = db.Prepare(

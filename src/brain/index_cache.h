@@ -1,7 +1,7 @@
-// Loaded similarity indexes kept between sort_by_similarity calls. Loading
-// an sklearn run reads every vector from the store (about 25 ms for
-// 10,000 x 284 floats, seconds for millions), which would dominate each
-// sort; a loaded index answers in milliseconds. Used by the
+// Loaded similarity indexes kept between sort_by_similarity calls. Opening
+// an sklearn run only maps its files, but a kept index also keeps its pages
+// mapped and its lazily built lookups (id map, key order), and saves the
+// run's records being read again. Used by the
 // sort_by_similarity stage (so by the library, the CLI and Python) and by
 // the App.
 //

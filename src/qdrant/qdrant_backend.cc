@@ -118,8 +118,10 @@ class QdrantBackend : public SimilarityBackend {
   QdrantClient& client() { return client_; }
   const std::string& collection() const { return collection_; }
 
+  // Store keys are not sent: Qdrant points are addressed by ObjectId, as
+  // FiftyOne's integration writes them, so collections stay interchangeable.
   void Upsert(const Matrix& vectors, const std::vector<std::string>& item_ids,
-              const std::vector<std::string>& sample_ids) override {
+              const std::vector<std::string>& sample_ids, const ItemKeys&) override {
     if (vectors.rows() == 0) return;
     EnsureCollection(vectors.cols());
     std::vector<std::string> ids = ToPointIds(item_ids);

@@ -9,6 +9,7 @@
 #include "fo/similarity.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
+#include "store/view_keys.h"
 
 namespace fo {
 
@@ -85,13 +86,16 @@ void SimilarityIndex::AddToIndex(MatrixView embeddings, const std::vector<std::s
     for (size_t i = 0; i < item_ids.size(); ++i) rows.push_back(i);
   }
 
+  // Store keys of every row, resolved in batched queries (never one per id).
+  std::vector<int64_t> sample_keys = internal::SampleKeysOfIds(root_, sample_ids);
+  std::vector<int64_t> item_keys = is_patch_index() ? internal::LabelKeysOfIds(root_, label_ids) : sample_keys;
   size_t batch = std::max<size_t>(1, options.batch_size);
   backend_->Reserve(rows.size(), embeddings.cols());
   internal::Transaction txn(root_.database()->sqlite());
   size_t start = 0;
   try {
     for (; start < rows.size(); start += batch) {
-      AddBatch(embeddings, item_ids, sample_ids, rows, start, std::min(rows.size(), start + batch));
+      AddBatch(embeddings, item_ids, sample_ids, item_keys, sample_keys, rows, start, std::min(rows.size(), start + batch));
     }
   } catch (const Error& e) {
     if (start == 0) throw;
@@ -102,16 +106,20 @@ void SimilarityIndex::AddToIndex(MatrixView embeddings, const std::vector<std::s
 }
 
 void SimilarityIndex::AddBatch(MatrixView embeddings, const std::vector<std::string>& item_ids,
-                               const std::vector<std::string>& sample_ids, const std::vector<size_t>& rows, size_t begin,
+                               const std::vector<std::string>& sample_ids, const std::vector<int64_t>& item_keys,
+                               const std::vector<int64_t>& sample_keys, const std::vector<size_t>& rows, size_t begin,
                                size_t end) {
   Matrix m(0, 0);
   std::vector<std::string> items, samples;
+  std::vector<int64_t> ikeys, skeys;
   for (size_t i = begin; i < end; ++i) {
     m.AppendRow(embeddings.row(rows[i]));
     items.push_back(item_ids[rows[i]]);
     samples.push_back(sample_ids[rows[i]]);
+    ikeys.push_back(item_keys[rows[i]]);
+    skeys.push_back(sample_keys[rows[i]]);
   }
-  backend_->Upsert(m, items, samples);
+  backend_->Upsert(m, items, samples, ItemKeys{ikeys, skeys});
 }
 
 void SimilarityIndex::RemoveFromIndex(const std::vector<std::string>& sample_ids, const std::vector<std::string>& label_ids,
@@ -315,7 +323,43 @@ std::vector<Hit> SimilarityIndex::Query(const SimilarityQuery& query, std::optio
   Matrix q = QueryVector(query);
   size_t size = backend_->Size();
   if (size == 0) return {};
+  if (caps.filters_by_sample_key) return SearchByKeys(q, k.value_or(size), reverse);
   auto hits = backend_->Search(q, k.value_or(size), reverse, ViewFilter());
+  return hits.empty() ? std::vector<Hit>{} : std::move(hits.front());
+}
+
+namespace {
+
+// Removes the hits whose sample is no longer in the dataset (one query over
+// the hits' keys); returns how many were removed.
+size_t DropDeletedSamples(const View& dataset, std::vector<Hit>& hits) {
+  std::vector<int64_t> keys;
+  for (const auto& h : hits) keys.push_back(h.sample_key);
+  std::vector<int64_t> live = internal::ExistingSampleKeys(dataset, keys);
+  size_t before = hits.size();
+  std::erase_if(hits, [&](const Hit& h) { return !std::binary_search(live.begin(), live.end(), h.sample_key); });
+  return before - hits.size();
+}
+
+}  // namespace
+
+std::vector<Hit> SimilarityIndex::SearchByKeys(const Matrix& q, size_t k, bool reverse) {
+  if (!has_view()) {
+    // The whole dataset: search everything, then drop samples deleted since
+    // they were indexed. Only if that cost hits is the search repeated
+    // restricted to the dataset's keys, so the usual query costs one search.
+    auto all = backend_->Search(q, k, reverse, SearchFilter{});
+    std::vector<Hit> hits = all.empty() ? std::vector<Hit>{} : std::move(all.front());
+    size_t found = hits.size();
+    bool returned_all = found < k || found == backend_->Size();
+    if (DropDeletedSamples(root_, hits) == 0 || returned_all) return hits;
+  }
+  std::vector<int64_t> keys = internal::ViewSampleKeys(view_);
+  SearchFilter f;
+  f.mode = SearchFilter::Mode::kOnly;
+  f.by_sample_id = is_patch_index();
+  f.sample_keys = std::span<const int64_t>(keys);
+  auto hits = backend_->Search(q, k, reverse, f);
   return hits.empty() ? std::vector<Hit>{} : std::move(hits.front());
 }
 

@@ -1,24 +1,54 @@
 // The "sklearn" backend (FiftyOne's name for its in-process default): exact
-// search over all vectors held in memory, with the vectors persisted in the
-// store's index_items table beside the brain run, so that a restarted process
-// answers the same. Search runs on ExactKnn (BLAS, multi-threaded).
+// search (ExactKnn: BLAS, multi-threaded) over vectors that a saved run keeps
+// in memory-mapped column files (index_files.h), searched in place. Opening a
+// run maps its files: no per-row work, and the vectors are never copied into
+// process memory. An index without a run (no brain key) keeps its rows in
+// memory until AttachToRun writes them out.
+//
+// The store's index_files row is the truth: every call first compares it
+// with what this object last saw (one small query) and remaps when another
+// handle, process, or a rolled-back transaction changed it. Writes append to
+// the files and fdatasync them inside a transaction, before the row that
+// counts them commits. Removed rows (remove_from_index, or the old row of an
+// upserted item) are listed in index_removed until a compaction copies the
+// live rows into a new generation directory.
+//
+// Lookups by id (Contains, Get, Remove, upserts) scan the ObjectId column
+// for a few ids, and otherwise build a hash map of the live rows once per
+// mapping. View filters arrive as sorted sample keys and become a row mask
+// by binary search over the per-row sample keys (sorted in the usual case
+// that rows were added in dataset order; otherwise through a permutation
+// built once per mapping).
+//
+// TODO(quant): `storage` = float16 | int8 is validated and recorded, but the
+// rows are still searched as float32: add a codes column (written beside
+// vectors.f32) and scan it with the kernels of src/similarity/quantized_knn.h
+// (branch `quant`), re-ranking candidates on vectors.f32.
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "fo/database.h"
 #include "fo/error.h"
 #include "fo/similarity_backend.h"
 #include "similarity/builtin_backends.h"
 #include "similarity/exact_knn.h"
-#include "store/sample_store.h"
+#include "similarity/index_files.h"
+#include "similarity/index_records.h"
 #include "store/sqlite.h"
+#include "store/view_keys.h"
 
 namespace fo {
 namespace {
 
+using internal::Columns;
+using internal::FilesRecord;
 using internal::Metric;
+using internal::Oid;
+using internal::OidHash;
 
 Metric ParseMetric(const std::string& name) {
   if (name == "cosine") return Metric::kCosine;
@@ -27,112 +57,214 @@ Metric ParseMetric(const std::string& name) {
   throw InvalidArgument("unsupported metric '" + name + "' for backend 'sklearn'; supported metrics are [cosine, dotproduct, euclidean]");
 }
 
+std::string ParseStorage(const nlohmann::json& params) {
+  auto it = params.find("storage");
+  if (it == params.end() || it->is_null()) return "float32";
+  if (it->is_string()) {
+    std::string s = it->get<std::string>();
+    if (s == "float32" || s == "float16" || s == "int8") return s;
+  }
+  throw InvalidArgument("unsupported storage " + it->dump() + " for backend 'sklearn'; supported are [float32, float16, int8]");
+}
+
+Oid ToOid(const uint8_t* p) {
+  Oid o;
+  std::copy_n(p, 12, o.begin());
+  return o;
+}
+
+// Owned rows in the column layout: an unsaved index, or a batch being built.
+class RowBuffer {
+ public:
+  explicit RowBuffer(size_t dim = 0) : dim_(dim) {}
+  void PushCopy(const Columns& c, size_t r) {
+    Push(c.vectors + r * c.dim, c.norms[r], c.sample_keys[r], c.item_keys[r], c.item_oid(r), c.sample_oid(r));
+  }
+  void Push(const float* v, float norm, int64_t sample_key, int64_t item_key, const uint8_t* item_oid,
+            const uint8_t* sample_oid) {
+    vectors_.insert(vectors_.end(), v, v + dim_);
+    norms_.push_back(norm);
+    sample_keys_.push_back(sample_key);
+    item_keys_.push_back(item_key);
+    oids_.insert(oids_.end(), item_oid, item_oid + 12);
+    oids_.insert(oids_.end(), sample_oid, sample_oid + 12);
+  }
+  void Reserve(size_t rows) {
+    vectors_.reserve(rows * dim_);
+    norms_.reserve(rows);
+    sample_keys_.reserve(rows);
+    item_keys_.reserve(rows);
+    oids_.reserve(rows * 24);
+  }
+  Columns view() const {
+    return {norms_.size(), dim_, vectors_.data(), norms_.data(), sample_keys_.data(), item_keys_.data(), oids_.data()};
+  }
+  size_t rows() const { return norms_.size(); }
+  size_t dim() const { return dim_; }
+
+ private:
+  size_t dim_;
+  std::vector<float> vectors_, norms_;
+  std::vector<int64_t> sample_keys_, item_keys_;
+  std::vector<uint8_t> oids_;
+};
+
+float Norm(const float* v, size_t d) {
+  float s = 0;
+  for (size_t i = 0; i < d; ++i) s += v[i] * v[i];
+  return std::sqrt(s);
+}
+
 class SklearnBackend : public SimilarityBackend {
  public:
   explicit SklearnBackend(const BackendContext& ctx)
-      : db_(ctx.db), run_id_(ctx.run_id), metric_(ParseMetric(ctx.metric)), patches_(ctx.patches) {
-    if (run_id_ != 0) Load();
+      : db_(ctx.db), run_id_(ctx.run_id), metric_(ParseMetric(ctx.metric)), patches_(ctx.patches),
+        storage_(ParseStorage(ctx.params)) {
+    // Files of runs deleted or generations replaced since are removed when
+    // a run is opened or created: the store itself knows nothing of them.
+    internal::CollectIndexGarbage(*db_);
   }
 
   BackendCapabilities capabilities() const override { return Capabilities(); }
-
-  static BackendCapabilities Capabilities() { return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}}; }
+  static BackendCapabilities Capabilities() { return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}, true}; }
 
   void AttachToRun(int64_t run_id) override {
     run_id_ = run_id;
-    PersistRows(Matrix(item_ids_.size(), dim_, vectors_), item_ids_, sample_ids_);
-  }
-
-  void Upsert(const Matrix& vectors, const std::vector<std::string>& item_ids,
-              const std::vector<std::string>& sample_ids) override {
-    if (vectors.rows() == 0) return;
-    if (dim_ != 0 && vectors.cols() != dim_)
-      throw InvalidArgument("embeddings have dimension " + std::to_string(vectors.cols()) + " but the index has dimension " +
-                            std::to_string(dim_));
-    // Persist first: if the write fails, memory is untouched too.
-    PersistRows(vectors, item_ids, sample_ids);
-    dim_ = vectors.cols();
-    for (size_t i = 0; i < vectors.rows(); ++i) Put(vectors.row(i), item_ids[i], sample_ids[i]);
+    RowBuffer unsaved = std::move(memory_);
+    std::vector<uint8_t> removed = std::move(removed_);
+    ResetState();
+    if (unsaved.rows() == 0) return;
+    auto& s = db_->sqlite();
+    internal::Transaction txn(s);
+    Sync();
+    WriteGeneration(unsaved.view(), removed);
+    txn.Commit();
   }
 
   void Reserve(size_t items, size_t dim) override {
-    if (dim_ != 0 && dim != dim_) return;  // Upsert will reject it
-    size_t rows = item_ids_.size() + items;
-    vectors_.reserve(rows * dim);
-    norms_.reserve(rows);
-    item_ids_.reserve(rows);
-    sample_ids_.reserve(rows);
-    row_of_.reserve(rows);
+    if (run_id_ == 0 && (memory_.dim() == 0 || memory_.dim() == dim)) {
+      if (memory_.dim() == 0) memory_ = RowBuffer(dim);
+      memory_.Reserve(memory_.rows() + items);
+    }
+  }
+
+  void Upsert(const Matrix& vectors, const std::vector<std::string>& item_ids, const std::vector<std::string>& sample_ids,
+              const ItemKeys& keys) override {
+    if (vectors.rows() == 0) return;
+    std::optional<internal::Transaction> txn;
+    if (run_id_ != 0) txn.emplace(db_->sqlite());
+    Sync();
+    size_t dim = Dimension();
+    if (dim != 0 && vectors.cols() != dim)
+      throw InvalidArgument("embeddings have dimension " + std::to_string(vectors.cols()) + " but the index has dimension " +
+                            std::to_string(dim));
+    RowBuffer batch(vectors.cols());
+    batch.Reserve(vectors.rows());
+    for (size_t i = 0; i < vectors.rows(); ++i) {
+      Oid item = internal::OidFromHex(item_ids[i]), sample = internal::OidFromHex(sample_ids[i]);
+      batch.Push(vectors.row(i).data(), Norm(vectors.row(i).data(), vectors.cols()), keys.sample[i], keys.item[i],
+                 item.data(), sample.data());
+    }
+    Append(batch.view());
+    if (txn) txn->Commit();
+    MaybeCompact();
   }
 
   std::vector<bool> Contains(const std::vector<std::string>& item_ids) override {
+    Sync();
     std::vector<bool> out;
-    for (const auto& id : item_ids) out.push_back(row_of_.count(id) > 0);
+    for (const auto& r : FindRows(item_ids)) out.push_back(r.has_value());
     return out;
   }
 
   size_t Remove(const std::vector<std::string>& item_ids) override {
-    std::unordered_set<size_t> doomed;
-    for (const auto& id : item_ids) {
-      auto it = row_of_.find(id);
-      if (it != row_of_.end()) doomed.insert(it->second);
-    }
+    std::optional<internal::Transaction> txn;
+    if (run_id_ != 0) txn.emplace(db_->sqlite());
+    Sync();
+    std::vector<int64_t> doomed;
+    for (const auto& r : FindRows(item_ids))
+      if (r) doomed.push_back(static_cast<int64_t>(*r));
+    std::sort(doomed.begin(), doomed.end());
+    doomed.erase(std::unique(doomed.begin(), doomed.end()), doomed.end());
     if (doomed.empty()) return 0;
+    MarkRemoved(doomed);
     if (run_id_ != 0) {
-      auto& s = db_->sqlite();
-      internal::Transaction txn(s);
-      auto del = s.Prepare("DELETE FROM index_items WHERE run_id = ? AND item_id = ?");
-      for (size_t r : doomed) del.Bind(1, run_id_).Bind(2, item_ids_[r]).Run();
-      txn.Commit();
+      FilesRecord rec = *record_;
+      rec.removed = static_cast<int64_t>(removed_count_);
+      rec.stamp = internal::NewStamp();
+      internal::AddRemovedRows(db_->sqlite(), run_id_, doomed);
+      internal::WriteFilesRecord(db_->sqlite(), run_id_, rec);
+      record_ = rec;
+      txn->Commit();
     }
-    Compact(doomed);
+    MaybeCompact();
     return doomed.size();
   }
 
   std::vector<std::string> ItemIdsOfSamples(const std::vector<std::string>& sample_ids) override {
-    std::unordered_set<std::string> wanted(sample_ids.begin(), sample_ids.end());
+    Sync();
+    std::unordered_set<Oid, OidHash> wanted;
+    for (const auto& id : sample_ids) wanted.insert(internal::OidFromHex(id));
+    Columns c = columns();
     std::vector<std::string> out;
-    for (size_t r = 0; r < item_ids_.size(); ++r)
-      if (wanted.count(sample_ids_[r])) out.push_back(item_ids_[r]);
+    for (size_t r = 0; r < c.rows; ++r)
+      if (Live(r) && wanted.count(ToOid(c.sample_oid(r)))) out.push_back(internal::OidToHex(c.item_oid(r)));
     return out;
   }
 
   IndexedEmbeddings Get(const std::vector<std::string>& item_ids) override {
+    Sync();
+    Columns c = columns();
     std::vector<size_t> rows;
     if (item_ids.empty()) {
-      for (size_t r = 0; r < item_ids_.size(); ++r) rows.push_back(r);
+      for (size_t r = 0; r < c.rows; ++r)
+        if (Live(r)) rows.push_back(r);
     } else {
-      for (const auto& id : item_ids) {
-        auto it = row_of_.find(id);
-        if (it != row_of_.end()) rows.push_back(it->second);
-      }
+      for (const auto& r : FindRows(item_ids))
+        if (r) rows.push_back(*r);
     }
     IndexedEmbeddings out;
-    out.embeddings = Matrix(rows.size(), dim_);
+    out.embeddings = Matrix(rows.size(), c.dim);
     for (size_t i = 0; i < rows.size(); ++i) {
-      std::copy_n(vectors_.data() + rows[i] * dim_, dim_, out.embeddings.data() + i * dim_);
-      out.sample_ids.push_back(sample_ids_[rows[i]]);
-      if (patches_) out.label_ids.push_back(item_ids_[rows[i]]);
+      std::copy_n(c.vectors + rows[i] * c.dim, c.dim, out.embeddings.data() + i * c.dim);
+      out.sample_ids.push_back(internal::OidToHex(c.sample_oid(rows[i])));
+      if (patches_) out.label_ids.push_back(internal::OidToHex(c.item_oid(rows[i])));
     }
     return out;
   }
 
-  std::optional<std::vector<std::string>> ItemIds() override { return item_ids_; }
-  size_t Size() override { return item_ids_.size(); }
-  size_t Dimension() override { return dim_; }
+  std::optional<std::vector<std::string>> ItemIds() override {
+    Sync();
+    Columns c = columns();
+    std::vector<std::string> out;
+    for (size_t r = 0; r < c.rows; ++r)
+      if (Live(r)) out.push_back(internal::OidToHex(c.item_oid(r)));
+    return out;
+  }
+
+  size_t Size() override {
+    Sync();
+    return columns().rows - removed_count_;
+  }
+
+  size_t Dimension() override {
+    Sync();
+    return run_id_ == 0 ? memory_.dim() : record_ ? static_cast<size_t>(record_->dim) : 0;
+  }
 
   std::vector<std::vector<Hit>> Search(const Matrix& queries, size_t k, bool reverse, const SearchFilter& filter) override {
+    Sync();
+    Columns c = columns();
     std::vector<std::vector<Hit>> out(queries.rows());
-    size_t n = item_ids_.size();
-    if (n == 0 || k == 0) return out;
-    if (queries.cols() != dim_)
+    if (c.rows == 0 || k == 0) return out;
+    if (queries.cols() != c.dim)
       throw InvalidArgument("query vectors have dimension " + std::to_string(queries.cols()) + " but the index has dimension " +
-                            std::to_string(dim_));
+                            std::to_string(c.dim));
     std::vector<uint8_t> allowed = AllowedMask(filter);
-    k = std::min(k, n);
+    k = std::min(k, c.rows);
     std::vector<int64_t> idx(queries.rows() * k);
     std::vector<float> dist(queries.rows() * k);
-    internal::ExactKnn(vectors_.data(), norms_.data(), n, dim_, queries.data(), queries.rows(), k, metric_, reverse,
+    internal::ExactKnn(c.vectors, c.norms, c.rows, c.dim, queries.data(), queries.rows(), k, metric_, reverse,
                        allowed.empty() ? nullptr : allowed.data(), idx.data(), dist.data());
     for (size_t q = 0; q < queries.rows(); ++q) {
       for (size_t j = 0; j < k; ++j) {
@@ -140,7 +272,8 @@ class SklearnBackend : public SimilarityBackend {
         if (r < 0) break;
         // Float rounding can put a vector at cosine distance -1e-7 from itself.
         double d = metric_ == Metric::kCosine ? std::max(0.0f, dist[q * k + j]) : dist[q * k + j];
-        out[q].push_back({item_ids_[r], sample_ids_[r], d});
+        out[q].push_back({internal::OidToHex(c.item_oid(r)), internal::OidToHex(c.sample_oid(r)), d, c.item_keys[r],
+                          c.sample_keys[r]});
       }
     }
     return out;
@@ -150,114 +283,348 @@ class SklearnBackend : public SimilarityBackend {
     if (run_id_ != 0) {
       auto& s = db_->sqlite();
       internal::Transaction txn(s);
-      s.Prepare("DELETE FROM index_items WHERE run_id = ?").Bind(1, run_id_).Run();
+      internal::DeleteFilesRecord(s, run_id_);
       txn.Commit();
     }
-    *this = SklearnBackend(db_, metric_, patches_);
+    ResetState();
+    internal::CollectIndexGarbage(*db_);
   }
 
  private:
-  SklearnBackend(std::shared_ptr<Database> db, Metric metric, bool patches)
-      : db_(std::move(db)), metric_(metric), patches_(patches) {}
+  // --- State ---
 
-  void Load() {
+  Columns columns() const {
+    if (run_id_ == 0) return memory_.view();
+    if (!files_) return Columns{0, record_ ? static_cast<size_t>(record_->dim) : 0};
+    return files_->columns();
+  }
+
+  bool Live(size_t r) const { return removed_count_ == 0 || r >= removed_.size() || !removed_[r]; }
+
+  void ResetState() {
+    memory_ = RowBuffer();
+    files_.reset();
+    record_.reset();
+    removed_.clear();
+    removed_count_ = 0;
+    ResetDerived();
+  }
+
+  // Lookup structures built lazily from the columns.
+  void ResetDerived() {
+    row_of_.reset();
+    key_order_.reset();
+  }
+
+  // Brings this object in line with the store's index_files row.
+  void Sync() {
+    if (run_id_ == 0) return;
     auto& s = db_->sqlite();
     std::lock_guard lock(s.mutex());
-    auto count = s.Prepare("SELECT COUNT(*) FROM index_items WHERE run_id = ?");
-    count.Bind(1, run_id_);
-    count.Step();
-    const size_t rows = static_cast<size_t>(count.Int(0));
-    auto q = s.Prepare("SELECT item_id, sample_id, vector FROM index_items WHERE run_id = ? ORDER BY rowid");
-    q.Bind(1, run_id_);
-    while (q.Step()) {
-      auto blob = q.Blob(2);
-      if (dim_ == 0) {
-        dim_ = blob.size() / sizeof(float);
-        Reserve(rows, dim_);
+    std::optional<FilesRecord> rec = internal::ReadFilesRecord(s, run_id_);
+    if (!rec && !legacy_checked_) {
+      legacy_checked_ = true;
+      if (ConvertLegacyRows()) return;  // the conversion opened the new files
+    }
+    if (rec == record_ && (files_ || !rec)) return;
+    ResetDerived();
+    removed_.clear();
+    removed_count_ = 0;
+    record_ = rec;
+    if (!rec) {
+      files_.reset();
+      return;
+    }
+    std::string dir = internal::FilesRoot(*db_) + "/" + rec->dir;
+    if (!files_ || files_->dir() != dir || files_->columns().rows != static_cast<size_t>(rec->rows)) {
+      files_.reset();
+      try {
+        files_ = internal::RunFiles::Open(dir, static_cast<size_t>(rec->dim), static_cast<size_t>(rec->rows));
+      } catch (const Error& e) {
+        record_.reset();
+        throw Corruption("the vectors of brain run '" + internal::RunKey(s, run_id_) + "' cannot be read (" + e.what() +
+                         "); run delete_brain_run('" + internal::RunKey(s, run_id_) + "') and compute_similarity again");
       }
-      if (blob.size() != dim_ * sizeof(float)) throw Corruption("index vector of item " + q.Text(0) + " has the wrong size");
-      FloatVector v = internal::BlobToVector(blob);
-      Put(v, q.Text(0), q.Text(1));
     }
+    if (rec->removed > 0) MarkRemoved(internal::ReadRemovedRows(s, run_id_));
   }
 
-  // Inserts or replaces one row in memory; returns its row number.
-  size_t Put(std::span<const float> v, const std::string& item_id, const std::string& sample_id) {
-    float norm = 0;
-    for (float x : v) norm += x * x;
-    norm = std::sqrt(norm);
-    auto it = row_of_.find(item_id);
-    if (it != row_of_.end()) {
-      std::copy(v.begin(), v.end(), vectors_.begin() + static_cast<std::ptrdiff_t>(it->second * dim_));
-      norms_[it->second] = norm;
-      sample_ids_[it->second] = sample_id;
-      return it->second;
-    }
-    size_t r = item_ids_.size();
-    vectors_.insert(vectors_.end(), v.begin(), v.end());
-    norms_.push_back(norm);
-    item_ids_.push_back(item_id);
-    sample_ids_.push_back(sample_id);
-    row_of_[item_id] = r;
-    return r;
-  }
-
-  void PersistRows(const Matrix& vectors, const std::vector<std::string>& item_ids,
-                   const std::vector<std::string>& sample_ids) {
-    if (run_id_ == 0 || item_ids.empty()) return;
+  // A run written by schema version 1 keeps one BLOB row per vector in
+  // index_items. The first open moves them into files, in one transaction
+  // with their deletion, so a crash leaves either form whole. True if any
+  // rows were moved.
+  bool legacy_checked_ = false;
+  bool ConvertLegacyRows() {
     auto& s = db_->sqlite();
     internal::Transaction txn(s);
-    auto put = s.Prepare(
-        "INSERT INTO index_items(run_id, item_id, sample_id, vector) VALUES(?, ?, ?, ?) "
-        "ON CONFLICT(run_id, item_id) DO UPDATE SET sample_id = excluded.sample_id, vector = excluded.vector");
-    for (size_t r = 0; r < item_ids.size(); ++r) {
-      put.Bind(1, run_id_).Bind(2, item_ids[r]).Bind(3, sample_ids[r]);
-      put.BindBlob(4, vectors.row(r).data(), vectors.cols() * sizeof(float));
-      put.Run();
+    auto count = s.Prepare("SELECT count(*) FROM index_items WHERE run_id = ?");
+    count.Bind(1, run_id_);
+    count.Step();
+    if (count.Int(0) == 0) return false;
+    auto ds = s.Prepare("SELECT d.id, d.name FROM brain_runs r JOIN datasets d ON d.id = r.dataset_id WHERE r.run_id = ?");
+    ds.Bind(1, run_id_);
+    if (!ds.Step()) return false;
+    View dataset(db_, ds.Int(0), ds.Text(1));
+    auto rows = s.Prepare("SELECT item_id, sample_id, vector FROM index_items WHERE run_id = ? ORDER BY rowid");
+    rows.Bind(1, run_id_);
+    std::vector<std::string> items, samples;
+    std::vector<float> vectors;
+    size_t dim = 0;
+    while (rows.Step()) {
+      auto blob = rows.Blob(2);
+      if (dim == 0) dim = blob.size() / sizeof(float);
+      if (dim == 0 || blob.size() != dim * sizeof(float)) throw Corruption("index vector of item " + rows.Text(0) + " has the wrong size");
+      items.push_back(rows.Text(0));
+      samples.push_back(rows.Text(1));
+      const float* v = reinterpret_cast<const float*>(blob.data());
+      vectors.insert(vectors.end(), v, v + dim);
     }
+    std::vector<int64_t> sample_keys = internal::SampleKeysOfIds(dataset, samples);
+    std::vector<int64_t> item_keys = patches_ ? internal::LabelKeysOfIds(dataset, items) : sample_keys;
+    RowBuffer batch(dim);
+    batch.Reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      Oid item = internal::OidFromHex(items[i]), sample = internal::OidFromHex(samples[i]);
+      batch.Push(vectors.data() + i * dim, Norm(vectors.data() + i * dim, dim), sample_keys[i], item_keys[i], item.data(),
+                 sample.data());
+    }
+    Append(batch.view());
+    s.Prepare("DELETE FROM index_items WHERE run_id = ?").Bind(1, run_id_).Run();
+    txn.Commit();
+    return true;
+  }
+
+  void MarkRemoved(const std::vector<int64_t>& rows) {
+    removed_.resize(columns().rows, 0);
+    for (int64_t r : rows) {
+      if (r < 0 || static_cast<size_t>(r) >= removed_.size() || removed_[r]) continue;
+      removed_[r] = 1;
+      ++removed_count_;
+      if (row_of_) {
+        auto it = row_of_->find(ToOid(columns().item_oid(r)));
+        if (it != row_of_->end() && it->second == static_cast<uint32_t>(r)) row_of_->erase(it);
+      }
+    }
+  }
+
+  // --- Writes ---
+
+  // Appends rows; an item already indexed (or repeated in the batch) keeps
+  // only its last row. REQUIRES Sync() in the same transaction.
+  void Append(const Columns& batch) {
+    const size_t first = columns().rows;
+    EnsureRowOf();
+    std::vector<int64_t> replaced;
+    std::unordered_map<Oid, uint32_t, OidHash> added;
+    for (size_t i = 0; i < batch.rows; ++i) {
+      Oid item = ToOid(batch.item_oid(i));
+      auto it = row_of_->find(item);
+      if (it != row_of_->end()) replaced.push_back(it->second);
+      auto [a, fresh] = added.try_emplace(item, static_cast<uint32_t>(first + i));
+      if (!fresh) replaced.push_back(std::exchange(a->second, static_cast<uint32_t>(first + i)));
+    }
+    if (run_id_ == 0) {
+      if (memory_.dim() == 0) memory_ = RowBuffer(batch.dim);
+      for (size_t i = 0; i < batch.rows; ++i) memory_.PushCopy(batch, i);
+    } else {
+      AppendToFiles(batch, replaced);
+    }
+    for (const auto& [oid, row] : added) (*row_of_)[oid] = row;
+    MarkRemoved(replaced);
+    key_order_.reset();
+  }
+
+  void AppendToFiles(const Columns& batch, const std::vector<int64_t>& replaced) {
+    auto& s = db_->sqlite();
+    FilesRecord rec = record_.value_or(FilesRecord{});
+    if (!files_) {
+      rec = FilesRecord{internal::NewGenerationName(run_id_), 0, static_cast<int64_t>(batch.dim), storage_, 0, 0};
+      files_ = internal::RunFiles::Create(internal::FilesRoot(*db_) + "/" + rec.dir, batch.dim);
+    }
+    files_->Append(batch, static_cast<size_t>(rec.rows));  // durable before the row below commits
+    rec.rows += static_cast<int64_t>(batch.rows);
+    rec.removed += static_cast<int64_t>(CountNewRemovals(replaced));
+    rec.stamp = internal::NewStamp();
+    internal::AddRemovedRows(s, run_id_, replaced);
+    internal::WriteFilesRecord(s, run_id_, rec);
+    record_ = rec;
+  }
+
+  size_t CountNewRemovals(std::vector<int64_t> rows) const {
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    return static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [&](int64_t r) {
+      return static_cast<size_t>(r) >= removed_.size() || !removed_[r];
+    }));
+  }
+
+  // Writes the live rows of `c` into a new generation and points the run at
+  // it. The old directory is left for garbage collection: the transaction
+  // may still roll back, and other processes may be reading it.
+  void WriteGeneration(const Columns& c, const std::vector<uint8_t>& removed) {
+    auto& s = db_->sqlite();
+    FilesRecord rec{internal::NewGenerationName(run_id_), 0, static_cast<int64_t>(c.dim), storage_, 0, 0};
+    auto files = internal::RunFiles::Create(internal::FilesRoot(*db_) + "/" + rec.dir, c.dim);
+    constexpr size_t kChunk = 4096;  // rows copied per write: bounded memory
+    RowBuffer chunk(c.dim);
+    size_t written = 0;
+    for (size_t r = 0; r < c.rows; ++r) {
+      if (r < removed.size() && removed[r]) continue;
+      chunk.PushCopy(c, r);
+      if (chunk.rows() == kChunk || r + 1 == c.rows) {
+        files->Append(chunk.view(), written);
+        written += chunk.rows();
+        chunk = RowBuffer(c.dim);
+      }
+    }
+    if (chunk.rows() > 0) {
+      files->Append(chunk.view(), written);
+      written += chunk.rows();
+    }
+    rec.rows = static_cast<int64_t>(written);
+    rec.stamp = internal::NewStamp();
+    internal::ClearRemovedRows(s, run_id_);
+    internal::WriteFilesRecord(s, run_id_, rec);
+    ResetDerived();
+    removed_.clear();
+    removed_count_ = 0;
+    files_ = std::move(files);
+    record_ = rec;
+  }
+
+  // Compacts once more than a quarter of the rows are removed, so that
+  // search never scans mostly dead rows.
+  void MaybeCompact() {
+    Columns c = columns();
+    if (removed_count_ == 0 || removed_count_ * 4 <= c.rows) return;
+    if (run_id_ == 0) {
+      RowBuffer live(c.dim);
+      for (size_t r = 0; r < c.rows; ++r)
+        if (Live(r)) live.PushCopy(c, r);
+      memory_ = std::move(live);
+      removed_.clear();
+      removed_count_ = 0;
+      ResetDerived();
+      return;
+    }
+    internal::Transaction txn(db_->sqlite());
+    Sync();
+    std::vector<uint8_t> removed = removed_;
+    WriteGeneration(columns(), removed);
     txn.Commit();
   }
 
-  void Compact(const std::unordered_set<size_t>& doomed) {
-    size_t w = 0;
-    for (size_t r = 0; r < item_ids_.size(); ++r) {
-      if (doomed.count(r)) continue;
-      if (w != r) {
-        std::copy_n(vectors_.begin() + static_cast<std::ptrdiff_t>(r * dim_), dim_, vectors_.begin() + static_cast<std::ptrdiff_t>(w * dim_));
-        norms_[w] = norms_[r];
-        item_ids_[w] = std::move(item_ids_[r]);
-        sample_ids_[w] = std::move(sample_ids_[r]);
-      }
-      ++w;
-    }
-    vectors_.resize(w * dim_);
-    norms_.resize(w);
-    item_ids_.resize(w);
-    sample_ids_.resize(w);
-    row_of_.clear();
-    for (size_t r = 0; r < w; ++r) row_of_[item_ids_[r]] = r;
+  // --- Lookups ---
+
+  void EnsureRowOf() {
+    if (row_of_) return;
+    Columns c = columns();
+    row_of_.emplace();
+    row_of_->reserve(c.rows);
+    for (size_t r = 0; r < c.rows; ++r)
+      if (Live(r)) (*row_of_)[ToOid(c.item_oid(r))] = static_cast<uint32_t>(r);
   }
 
-  std::vector<uint8_t> AllowedMask(const SearchFilter& filter) const {
-    if (filter.mode == SearchFilter::Mode::kAll) return {};
-    std::unordered_set<std::string> ids(filter.ids.begin(), filter.ids.end());
-    bool keep_listed = filter.mode == SearchFilter::Mode::kOnly;
-    const auto& keys = filter.by_sample_id ? sample_ids_ : item_ids_;
-    std::vector<uint8_t> allowed(keys.size());
-    for (size_t r = 0; r < keys.size(); ++r) allowed[r] = (ids.count(keys[r]) > 0) == keep_listed;
-    return allowed;
+  // The live row of each id, if any. A few ids are found by scanning the id
+  // column (milliseconds for a million rows) so that one query by id in a
+  // new process builds no map.
+  std::vector<std::optional<size_t>> FindRows(const std::vector<std::string>& ids) {
+    std::vector<std::optional<size_t>> out(ids.size());
+    Columns c = columns();
+    if (!row_of_ && ids.size() <= 8) {
+      for (size_t i = 0; i < ids.size(); ++i) {
+        Oid want = internal::OidFromHex(ids[i]);
+        for (size_t r = c.rows; r-- > 0;)
+          if (Live(r) && std::equal(want.begin(), want.end(), c.item_oid(r))) {
+            out[i] = r;
+            break;
+          }
+      }
+      return out;
+    }
+    EnsureRowOf();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto it = row_of_->find(internal::OidFromHex(ids[i]));
+      if (it != row_of_->end()) out[i] = it->second;
+    }
+    return out;
+  }
+
+  // Rows ordered by sample key (empty = the rows already are).
+  const std::vector<uint32_t>& KeyOrder() {
+    if (key_order_) return *key_order_;
+    Columns c = columns();
+    key_order_.emplace();
+    if (!std::is_sorted(c.sample_keys, c.sample_keys + c.rows)) {
+      key_order_->resize(c.rows);
+      std::iota(key_order_->begin(), key_order_->end(), 0u);
+      std::stable_sort(key_order_->begin(), key_order_->end(),
+                       [&](uint32_t a, uint32_t b) { return c.sample_keys[a] < c.sample_keys[b]; });
+    }
+    return *key_order_;
+  }
+
+  // Marks the rows whose sample key is in `keys` (sorted ascending).
+  void MaskByKeys(std::span<const int64_t> keys, std::vector<uint8_t>& mask) {
+    Columns c = columns();
+    const std::vector<uint32_t>& order = KeyOrder();
+    auto row_at = [&](size_t i) -> size_t { return order.empty() ? i : order[i]; };
+    auto key_at = [&](size_t i) { return c.sample_keys[row_at(i)]; };
+    if (keys.size() * 16 < c.rows) {
+      // A small view: one binary search per key.
+      for (int64_t k : keys) {
+        size_t lo = 0, hi = c.rows;
+        while (lo < hi) {
+          size_t mid = (lo + hi) / 2;
+          if (key_at(mid) < k) lo = mid + 1; else hi = mid;
+        }
+        for (size_t i = lo; i < c.rows && key_at(i) == k; ++i) mask[row_at(i)] = 1;
+      }
+      return;
+    }
+    // A large one: merge the two sorted sequences.
+    size_t j = 0;
+    for (size_t i = 0; i < c.rows; ++i) {
+      int64_t k = key_at(i);
+      while (j < keys.size() && keys[j] < k) ++j;
+      if (j < keys.size() && keys[j] == k) mask[row_at(i)] = 1;
+    }
+  }
+
+  // The rows a search may return; empty = all.
+  std::vector<uint8_t> AllowedMask(const SearchFilter& filter) {
+    Columns c = columns();
+    std::vector<uint8_t> mask;
+    if (filter.mode == SearchFilter::Mode::kOnly && filter.sample_keys) {
+      mask.assign(c.rows, 0);
+      MaskByKeys(*filter.sample_keys, mask);
+    } else if (filter.mode != SearchFilter::Mode::kAll) {
+      std::unordered_set<Oid, OidHash> ids;
+      for (const auto& id : filter.ids) ids.insert(internal::OidFromHex(id));
+      bool keep_listed = filter.mode == SearchFilter::Mode::kOnly;
+      mask.resize(c.rows);
+      for (size_t r = 0; r < c.rows; ++r)
+        mask[r] = (ids.count(ToOid(filter.by_sample_id ? c.sample_oid(r) : c.item_oid(r))) > 0) == keep_listed;
+    }
+    if (removed_count_ > 0) {
+      if (mask.empty()) mask.assign(c.rows, 1);
+      for (size_t r = 0; r < c.rows; ++r) mask[r] &= Live(r);
+    }
+    return mask;
   }
 
   std::shared_ptr<Database> db_;
   int64_t run_id_ = 0;
   Metric metric_;
   bool patches_ = false;
-  size_t dim_ = 0;
-  std::vector<float> vectors_;  // rows x dim_, row-major
-  std::vector<float> norms_;
-  std::vector<std::string> item_ids_;
-  std::vector<std::string> sample_ids_;
-  std::unordered_map<std::string, size_t> row_of_;
+  std::string storage_;
+  RowBuffer memory_;                          // rows of an unsaved index
+  std::unique_ptr<internal::RunFiles> files_; // rows of a saved one
+  std::optional<FilesRecord> record_;         // the store's row files_ reflect
+  std::vector<uint8_t> removed_;              // per row, 1 = removed (empty when none)
+  size_t removed_count_ = 0;
+  std::optional<std::unordered_map<Oid, uint32_t, OidHash>> row_of_;  // live row of each item
+  std::optional<std::vector<uint32_t>> key_order_;
 };
 
 }  // namespace

@@ -78,6 +78,27 @@ CREATE TABLE sample_tags(
   sample_seq INTEGER NOT NULL REFERENCES samples(seq) ON DELETE CASCADE,
   PRIMARY KEY(dataset_id, tag, sample_seq)) WITHOUT ROWID;
 CREATE INDEX sample_tags_by_sample ON sample_tags(sample_seq);
+-- One row per saved sklearn index: its generation directory (relative to
+-- <store>.files/), the committed row count (the truth: bytes past it in the
+-- append-only column files are ignored), the dimension, the storage type,
+-- how many rows are removed, and a random stamp changed by every write so
+-- that open handles notice any commit. index_items (version 1's one BLOB
+-- row per vector) stays only for runs written by version 1: the sklearn
+-- backend moves a run's rows into files the first time it opens it.
+CREATE TABLE index_files(
+  run_id INTEGER PRIMARY KEY REFERENCES brain_runs(run_id) ON DELETE CASCADE,
+  dir TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  dim INTEGER NOT NULL,
+  storage TEXT NOT NULL,
+  removed INTEGER NOT NULL DEFAULT 0,
+  stamp INTEGER NOT NULL);
+-- Rows of index_files.dir that were removed (remove_from_index, or replaced
+-- by an upsert); cleared by compaction into a new generation.
+CREATE TABLE index_removed(
+  run_id INTEGER NOT NULL REFERENCES index_files(run_id) ON DELETE CASCADE,
+  row INTEGER NOT NULL,
+  PRIMARY KEY(run_id, row)) WITHOUT ROWID;
 )sql";
 
 // Fills what version 2 adds from a version-1 store's rows.

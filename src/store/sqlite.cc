@@ -84,7 +84,7 @@ std::span<const uint8_t> Statement::Blob(int col) const {
   return {static_cast<const uint8_t*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
-Sqlite::Sqlite(const std::string& path, int busy_timeout_ms) {
+Sqlite::Sqlite(const std::string& path, int busy_timeout_ms) : busy_timeout_ms_(busy_timeout_ms) {
   int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = "cannot open the store " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));

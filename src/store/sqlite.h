@@ -72,9 +72,11 @@ class Sqlite {
   // Serialises access from threads of this process.
   std::recursive_mutex& mutex() { return mutex_; }
   sqlite3* raw() { return db_; }
+  int busy_timeout_ms() const { return busy_timeout_ms_; }
 
  private:
   sqlite3* db_ = nullptr;
+  int busy_timeout_ms_;
   std::recursive_mutex mutex_;
 };
 

@@ -1,0 +1,133 @@
+// The on-disk layout of a saved sklearn index: one generation directory per
+// run under `<store path>.files/`, holding append-only column files that are
+// memory-mapped read-only and searched in place (docs/storage.md).
+//
+//   vectors.f32      dim float32 per row (the data starts 4 KiB-aligned)
+//   norms.f32        |x| per row
+//   sample_keys.i64  samples.seq of the row's sample
+//   item_keys.i64    samples.seq (image index) or labels.seq (patch index)
+//   oids.bin         12-byte ObjectId of the item, then of the sample
+//
+// Each file is a 4 KiB header (magic, format version, column kind, row width,
+// dim, rows written) followed by fixed-width rows. The store's index_files
+// row says how many rows are committed; bytes past that count (a write whose
+// transaction never committed) are ignored and cut off by the next append.
+//
+// Opening maps the files and checks their sizes: O(1), no per-row work.
+// Not thread-safe; a RunFiles belongs to one backend object.
+#ifndef FO_SIMILARITY_INDEX_FILES_H_
+#define FO_SIMILARITY_INDEX_FILES_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fo::internal {
+
+using Oid = std::array<uint8_t, 12>;
+
+// "5f1a..." (24 hex digits, either case) -> 12 bytes. REQUIRES IsObjectId(s).
+Oid OidFromHex(const std::string& s);
+// 12 bytes -> 24 lowercase hex digits.
+std::string OidToHex(const uint8_t* oid);
+
+struct OidHash {
+  size_t operator()(const Oid& o) const;
+};
+
+// Raw pointers to the columns of `rows` rows (into mappings or memory).
+struct Columns {
+  size_t rows = 0;
+  size_t dim = 0;
+  const float* vectors = nullptr;     // rows x dim
+  const float* norms = nullptr;       // rows
+  const int64_t* sample_keys = nullptr;
+  const int64_t* item_keys = nullptr;
+  const uint8_t* oids = nullptr;      // rows x 24: item ObjectId, sample ObjectId
+
+  const uint8_t* item_oid(size_t r) const { return oids + r * 24; }
+  const uint8_t* sample_oid(size_t r) const { return oids + r * 24 + 12; }
+};
+
+// Rows to append; the same layout as Columns.
+using RowBatch = Columns;
+
+// One column file, mapped read-only.
+class ColumnFile {
+ public:
+  ColumnFile() = default;
+  ~ColumnFile();
+  ColumnFile(ColumnFile&& o) noexcept;
+  ColumnFile& operator=(ColumnFile&& o) noexcept;
+  ColumnFile(const ColumnFile&) = delete;
+  ColumnFile& operator=(const ColumnFile&) = delete;
+
+  // Creates `path` (which must not exist) with a header and no rows.
+  static ColumnFile Create(const std::string& path, uint32_t kind, size_t width, uint32_t dim);
+  // Opens an existing file and maps `rows` rows. Throws kCorruption naming
+  // the file if it is missing, has a bad header, or holds fewer rows.
+  static ColumnFile Open(const std::string& path, uint32_t kind, size_t width, uint32_t dim, size_t rows);
+
+  // Cuts the file to `committed` rows, writes n rows after them and maps
+  // them. Not durable until Sync().
+  void Append(const void* data, size_t n, size_t committed);
+  // fdatasync: the rows written are on disk.
+  void Sync();
+
+  const uint8_t* data() const { return map_ == nullptr ? nullptr : map_ + kHeaderBytes; }
+  size_t rows() const { return rows_; }
+
+  static constexpr size_t kHeaderBytes = 4096;
+
+ private:
+  void Map(size_t rows);
+  void Unmap();
+
+  std::string path_;
+  int fd_ = -1;
+  size_t width_ = 0;
+  size_t rows_ = 0;
+  uint8_t* map_ = nullptr;
+  size_t map_bytes_ = 0;  // mapped length, may run past the file's end
+};
+
+// The five columns of one generation directory.
+class RunFiles {
+ public:
+  // Creates `dir` and its empty columns, holding an exclusive flock on the
+  // directory for the life of this object, so that the garbage collector
+  // of another handle never deletes it before the transaction that
+  // references it commits. Throws kIOError.
+  static std::unique_ptr<RunFiles> Create(const std::string& dir, size_t dim);
+  // Maps an existing directory's first `rows` rows; throws kCorruption.
+  static std::unique_ptr<RunFiles> Open(const std::string& dir, size_t dim, size_t rows);
+  ~RunFiles();
+
+  // Appends rows after the `committed` ones and makes them durable
+  // (fdatasync) before returning, so that a commit referencing them is safe.
+  void Append(const RowBatch& batch, size_t committed);
+
+  Columns columns() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  RunFiles() = default;
+  std::string dir_;
+  size_t dim_ = 0;
+  int lock_fd_ = -1;
+  ColumnFile vectors_, norms_, sample_keys_, item_keys_, oids_;
+};
+
+// Deletes the generation directories under `files_root` whose names are not
+// in `referenced` and that no process holds (flock, non-blocking). Errors
+// are ignored: garbage is retried on the next open.
+void RemoveUnreferencedDirs(const std::string& files_root, const std::vector<std::string>& referenced);
+// Names of the generation directories ("run-*") under `files_root`.
+std::vector<std::string> ListGenerationDirs(const std::string& files_root);
+
+}  // namespace fo::internal
+
+#endif  // FO_SIMILARITY_INDEX_FILES_H_
