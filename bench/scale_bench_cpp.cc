@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_util.h"
+#include "fo/brain.h"
 #include "fo/database.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
