@@ -100,6 +100,26 @@ void RenameBrainRun(const Dataset& dataset, const std::string& key, const std::s
 void DeleteBrainRun(const Dataset& dataset, const std::string& key);
 void DeleteBrainRuns(const Dataset& dataset);
 
+// One ranked result of a similarity query.
+struct SimilarityHit {
+  std::string sample_id;
+  std::string label_id;  // the matched patch, for a patch index; empty otherwise
+  double distance = 0;   // smaller is closer (docs/architecture.md)
+};
+
+struct SimilarityResults {
+  std::string brain_key;
+  std::string patches_field;  // set for a patch index
+  std::vector<SimilarityHit> hits;  // nearest first (farthest first with reverse)
+};
+
+// The ranked hits of a similarity query over the items of `view` (one per
+// patch for a patch index), through the process's cache of loaded indexes.
+// The one query path: SortBySimilarity, the CLI and the App all come here.
+// Does not write options.dist_field (SortBySimilarity does). Throws the
+// query's errors (unknown key or id, wrong dimension, k <= 0...).
+SimilarityResults FindSimilar(const View& view, const SimilarityQuery& query, const SortBySimilarityOptions& options = {});
+
 // The samples of `view` ordered by similarity to the query, using the
 // dataset's similarity run `options.brain_key` (FiftyOne's
 // view.sort_by_similarity). Only indexed items of the view are returned.

@@ -24,6 +24,12 @@ struct FieldInfo {
   std::string type;  // "bool", "int", "float", "string", "list", "vector", "detections"
 };
 
+// A label of a Detections field, with its sample.
+struct LabelRef {
+  std::string sample_id;
+  std::string label_id;
+};
+
 class Dataset {
  public:
   // Throws kAlreadyExists if the name is taken, kInvalidArgument if empty.
@@ -62,6 +68,11 @@ class Dataset {
   void SetLabelValues(const std::string& label_field, const std::string& attr,
                       const std::map<std::string, Value>& values);
   std::vector<FieldInfo> Fields() const;
+
+  // The number of labels in Detections field `field`, over all samples.
+  size_t CountLabels(const std::string& field) const;
+  // The labels [offset, offset + limit) of `field`, in sample then label order.
+  std::vector<LabelRef> LabelPage(const std::string& field, size_t offset, size_t limit) const;
 
   // The whole dataset as a view, and its shortcuts.
   View view() const { return View(db_, id_, name_); }

@@ -1,4 +1,4 @@
-#include "app/api.h"
+#include "api.h"
 
 #include <algorithm>
 #include <fstream>
@@ -8,12 +8,11 @@
 #include <set>
 #include <sstream>
 
-#include "app/app_json.h"
-#include "app/static_assets.h"
+#include "app_json.h"
+#include "static_assets.h"
 #include "fo/brain.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
-#include "store/sqlite.h"
 
 namespace fo::internal {
 
@@ -197,27 +196,27 @@ SortRequest ParseSortRequest(const std::string& text) {
 }
 
 // The samples of these ids, read in one pass.
-std::map<std::string, Sample> SamplesById(const Dataset& dataset, const std::vector<Hit>& hits) {
+std::map<std::string, Sample> SamplesById(const Dataset& dataset, const std::vector<SimilarityHit>& hits) {
   std::set<std::string> unique;
-  for (const Hit& h : hits) unique.insert(h.sample_id);
+  for (const SimilarityHit& h : hits) unique.insert(h.sample_id);
   std::map<std::string, Sample> out;
   if (unique.empty()) return out;
   for (Sample& s : dataset.view().Select({unique.begin(), unique.end()}).Samples()) out.emplace(s.id, std::move(s));
   return out;
 }
 
-ordered_json SortResultsJson(const Dataset& dataset, const SortResult& sorted) {
+ordered_json SortResultsJson(const Dataset& dataset, const SimilarityResults& sorted) {
   std::map<std::string, Sample> samples = SamplesById(dataset, sorted.hits);
   bool patches = !sorted.patches_field.empty();
   ordered_json results = ordered_json::array();
-  for (const Hit& h : sorted.hits) {
+  for (const SimilarityHit& h : sorted.hits) {
     auto s = samples.find(h.sample_id);
     if (s == samples.end()) continue;  // deleted between the query and the read
     if (!patches) {
       results.push_back({{"sample", SampleToAppJson(dataset.name(), s->second)}, {"distance", h.distance}});
       continue;
     }
-    const Detection* d = FindDetection(s->second, h.item_id, sorted.patches_field);
+    const Detection* d = FindDetection(s->second, h.label_id, sorted.patches_field);
     if (d == nullptr) continue;  // the label was deleted since it was indexed
     results.push_back({{"patch", PatchToAppJson(dataset.name(), s->second, *d)}, {"distance", h.distance}});
   }
@@ -281,28 +280,6 @@ ApiResponse AppApi::ListSamples(const std::string& name, const QueryParams& para
   });
 }
 
-namespace {
-
-// The number of `field` labels in the dataset and the (sample id, label id)
-// of those in [offset, offset + limit), in sample then label order.
-std::pair<size_t, std::vector<std::pair<std::string, std::string>>> PatchPage(const Dataset& dataset,
-                                                                               const std::string& field, size_t offset,
-                                                                               size_t limit) {
-  Sqlite& db = dataset.database()->sqlite();
-  std::lock_guard lock(db.mutex());
-  const char* from = " FROM labels l JOIN samples s ON l.sample_seq = s.seq WHERE s.dataset_id = ? AND l.field = ?";
-  Statement count = db.Prepare(std::string("SELECT COUNT(*)") + from);
-  count.Bind(1, dataset.id()).Bind(2, field);
-  count.Step();
-  std::pair<size_t, std::vector<std::pair<std::string, std::string>>> out{static_cast<size_t>(count.Int(0)), {}};
-  Statement page = db.Prepare(std::string("SELECT s.id, l.id") + from + " ORDER BY s.seq, l.position LIMIT ? OFFSET ?");
-  page.Bind(1, dataset.id()).Bind(2, field).Bind(3, limit).Bind(4, offset);
-  while (page.Step()) out.second.emplace_back(page.Text(0), page.Text(1));
-  return out;
-}
-
-}  // namespace
-
 ApiResponse AppApi::ListPatches(const std::string& name, const QueryParams& params) const {
   return Guarded([&] {
     Dataset dataset = Dataset::Load(db_, name);
@@ -313,7 +290,8 @@ ApiResponse AppApi::ListPatches(const std::string& name, const QueryParams& para
     size_t limit = CountParam(params, "limit", kDefaultPageSize, 1, kMaxPageSize);
     // Patches are numbered across samples in sample order. The label table
     // gives the total and the page's labels; only their samples are read.
-    auto [total, page] = PatchPage(dataset, *field, offset, limit);
+    size_t total = dataset.CountLabels(*field);
+    std::vector<LabelRef> page = dataset.LabelPage(*field, offset, limit);
     std::vector<std::string> sample_ids;
     for (const auto& [sample_id, label_id] : page)
       if (sample_ids.empty() || sample_ids.back() != sample_id) sample_ids.push_back(sample_id);
@@ -349,7 +327,11 @@ ApiResponse AppApi::SortBySimilarity(const std::string& name, const std::string&
   return Guarded([&] {
     Dataset dataset = Dataset::Load(db_, name);
     SortRequest request = ParseSortRequest(body);
-    SortResult sorted = ProcessIndexCache().Sort(dataset, dataset.view(), request.brain_key, request.query, request.k, request.reverse);
+    SortBySimilarityOptions options;
+    options.k = request.k;
+    options.reverse = request.reverse;
+    options.brain_key = request.brain_key;
+    SimilarityResults sorted = FindSimilar(dataset.view(), request.query, options);
     return JsonResponse({{"brain_key", request.brain_key},
                          {"patches", !sorted.patches_field.empty()},
                          {"results", SortResultsJson(dataset, sorted)}});

@@ -31,8 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include "brain/index_cache.h"
-#include "app/thumbnails.h"
+#include "fo/brain.h"
+#include "thumbnails.h"
 #include "fo/database.h"
 
 namespace fo::internal {

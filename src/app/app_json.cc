@@ -1,4 +1,4 @@
-#include "app/app_json.h"
+#include "app_json.h"
 
 #include <cstdio>
 

@@ -23,8 +23,8 @@
 
 #include <httplib.h>
 
-#include "app/api.h"
-#include "app/static_assets.h"
+#include "api.h"
+#include "static_assets.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
 

@@ -2,7 +2,7 @@
 #include <cctype>
 #include <map>
 
-#include "app/static_assets.h"
+#include "static_assets.h"
 
 namespace fo::internal {
 

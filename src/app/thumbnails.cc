@@ -1,4 +1,4 @@
-#include "app/thumbnails.h"
+#include "thumbnails.h"
 
 #include <algorithm>
 #include <atomic>

@@ -57,18 +57,14 @@ class SortBySimilarityStage : public Stage {
 
   // Runs the search over the input view.
   Result Query(const View& input) const {
-    Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
-    std::string key = options_.brain_key.empty() ? ResolveSimilarityKey(dataset, !query_.text.empty()) : options_.brain_key;
-    nlohmann::json credentials = nlohmann::json::object();
-    for (const auto& [k, v] : options_.credentials) credentials[k] = v;
-    SortResult sorted = ProcessIndexCache().Sort(dataset, input, key, query_, options_.k, options_.reverse, credentials);
-    if (!options_.dist_field.empty()) WriteDistances(dataset, sorted.patches_field, sorted.hits);
-    return ToRows(input, sorted);
+    SimilarityResults found = FindSimilar(input, query_, options_);
+    if (!options_.dist_field.empty()) WriteDistances(input, found);
+    return ToRows(input, found);
   }
 
   // One row per sample in rank order; a patch index groups its matched
   // patches under their sample, ordered by the best patch.
-  static Result ToRows(const View& input, const SortResult& sorted) {
+  static Result ToRows(const View& input, const SimilarityResults& sorted) {
     std::unordered_map<std::string, int64_t> key_of = SampleKeys(input, sorted.hits);
     std::unordered_map<std::string, size_t> row_of;
     Result out;
@@ -81,13 +77,13 @@ class SortBySimilarityStage : public Stage {
         out.keys.push_back(key->second);
         extras->push_back({h.distance, {}});
       }
-      if (!sorted.patches_field.empty()) (*extras)[it->second].patches.push_back({h.item_id, h.distance});
+      if (!sorted.patches_field.empty()) (*extras)[it->second].patches.push_back({h.label_id, h.distance});
     }
     out.extras = std::move(extras);
     return out;
   }
 
-  static std::unordered_map<std::string, int64_t> SampleKeys(const View& input, const std::vector<Hit>& hits) {
+  static std::unordered_map<std::string, int64_t> SampleKeys(const View& input, const std::vector<SimilarityHit>& hits) {
     std::vector<std::string> ids;
     ids.reserve(hits.size());
     for (const auto& h : hits) ids.push_back(h.sample_id);
@@ -100,11 +96,12 @@ class SortBySimilarityStage : public Stage {
     return out;
   }
 
-  void WriteDistances(Dataset& dataset, const std::string& patches_field, const std::vector<Hit>& hits) const {
+  void WriteDistances(const View& input, const SimilarityResults& found) const {
+    Dataset dataset = Dataset::Load(input.database(), input.dataset_name());
     std::map<std::string, Value> values;
-    for (const auto& h : hits) values[h.item_id] = h.distance;
-    if (!patches_field.empty()) {
-      dataset.SetLabelValues(patches_field, options_.dist_field, values);
+    for (const auto& h : found.hits) values[found.patches_field.empty() ? h.sample_id : h.label_id] = h.distance;
+    if (!found.patches_field.empty()) {
+      dataset.SetLabelValues(found.patches_field, options_.dist_field, values);
     } else {
       dataset.SetValues(options_.dist_field, values);
     }
@@ -124,6 +121,20 @@ namespace fo {
 SimilarityQuery SimilarityQuery::ByVector(std::vector<float> v) {
   size_t d = v.size();
   return {{}, Matrix(1, d, std::move(v)), {}};
+}
+
+SimilarityResults FindSimilar(const View& view, const SimilarityQuery& query, const SortBySimilarityOptions& options) {
+  if (options.k && *options.k == 0) throw InvalidArgument("k must be a positive integer");
+  Dataset dataset = Dataset::Load(view.database(), view.dataset_name());
+  std::string key = options.brain_key.empty() ? ResolveSimilarityKey(dataset, !query.text.empty()) : options.brain_key;
+  nlohmann::json credentials = nlohmann::json::object();
+  for (const auto& [k, v] : options.credentials) credentials[k] = v;
+  internal::SortResult sorted = internal::ProcessIndexCache().Sort(dataset, view, key, query, options.k, options.reverse, credentials);
+  SimilarityResults out{key, sorted.patches_field, {}};
+  out.hits.reserve(sorted.hits.size());
+  for (auto& h : sorted.hits)
+    out.hits.push_back({std::move(h.sample_id), sorted.patches_field.empty() ? std::string() : std::move(h.item_id), h.distance});
+  return out;
 }
 
 View SortBySimilarity(const View& view, SimilarityQuery query, SortBySimilarityOptions options) {

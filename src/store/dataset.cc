@@ -267,4 +267,26 @@ std::vector<FieldInfo> Dataset::Fields() const {
   return out;
 }
 
+namespace {
+constexpr const char* kLabelsOfField =
+    " FROM labels l JOIN samples s ON l.sample_seq = s.seq WHERE s.dataset_id = ? AND l.field = ?";
+}  // namespace
+
+size_t Dataset::CountLabels(const std::string& field) const {
+  std::lock_guard lock(db_->sqlite().mutex());
+  auto q = db_->sqlite().Prepare(std::string("SELECT count(*)") + kLabelsOfField);
+  q.Bind(1, id_).Bind(2, field);
+  q.Step();
+  return static_cast<size_t>(q.Int(0));
+}
+
+std::vector<LabelRef> Dataset::LabelPage(const std::string& field, size_t offset, size_t limit) const {
+  std::lock_guard lock(db_->sqlite().mutex());
+  auto q = db_->sqlite().Prepare(std::string("SELECT s.id, l.id") + kLabelsOfField + " ORDER BY s.seq, l.position LIMIT ? OFFSET ?");
+  q.Bind(1, id_).Bind(2, field).Bind(3, limit).Bind(4, offset);
+  std::vector<LabelRef> out;
+  while (q.Step()) out.push_back({q.Text(0), q.Text(1)});
+  return out;
+}
+
 }  // namespace fo
