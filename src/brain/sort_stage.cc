@@ -22,11 +22,31 @@
 #include "brain/index_cache.h"
 #include "store/sqlite.h"
 #include "store/stages.h"
+#include "store/view_keys.h"
 #include "store/view_query.h"
 
 namespace fo::internal {
 
 namespace {
+
+// The query through the process's index cache; *brain_key gets the run used.
+SortResult Search(const View& view, const SimilarityQuery& query, const SortBySimilarityOptions& options,
+                  std::string* brain_key) {
+  if (options.k && *options.k == 0) throw InvalidArgument("k must be a positive integer");
+  Dataset dataset = Dataset::Load(view.database(), view.dataset_name());
+  *brain_key = options.brain_key.empty() ? ResolveSimilarityKey(dataset, !query.text.empty()) : options.brain_key;
+  nlohmann::json credentials = nlohmann::json::object();
+  for (const auto& [k, v] : options.credentials) credentials[k] = v;
+  return ProcessIndexCache().Sort(dataset, view, *brain_key, query, options.k, options.reverse, credentials);
+}
+
+SimilarityResults ToPublic(const std::string& brain_key, const SortResult& sorted) {
+  SimilarityResults out{brain_key, sorted.patches_field, {}};
+  out.hits.reserve(sorted.hits.size());
+  for (const auto& h : sorted.hits)
+    out.hits.push_back({h.sample_id, sorted.patches_field.empty() ? std::string() : h.item_id, h.distance});
+  return out;
+}
 
 class SortBySimilarityStage : public Stage {
  public:
@@ -57,14 +77,16 @@ class SortBySimilarityStage : public Stage {
 
   // Runs the search over the input view.
   Result Query(const View& input) const {
-    SimilarityResults found = FindSimilar(input, query_, options_);
+    std::string key;
+    SortResult sorted = Search(input, query_, options_, &key);
+    SimilarityResults found = ToPublic(key, sorted);
     if (!options_.dist_field.empty()) WriteDistances(input, found);
-    return ToRows(input, found);
+    return ToRows(input, sorted);
   }
 
   // One row per sample in rank order; a patch index groups its matched
   // patches under their sample, ordered by the best patch.
-  static Result ToRows(const View& input, const SimilarityResults& sorted) {
+  static Result ToRows(const View& input, const SortResult& sorted) {
     std::unordered_map<std::string, int64_t> key_of = SampleKeys(input, sorted.hits);
     std::unordered_map<std::string, size_t> row_of;
     Result out;
@@ -77,22 +99,27 @@ class SortBySimilarityStage : public Stage {
         out.keys.push_back(key->second);
         extras->push_back({h.distance, {}});
       }
-      if (!sorted.patches_field.empty()) (*extras)[it->second].patches.push_back({h.label_id, h.distance});
+      if (!sorted.patches_field.empty()) (*extras)[it->second].patches.push_back({h.item_id, h.distance});
     }
     out.extras = std::move(extras);
     return out;
   }
 
-  static std::unordered_map<std::string, int64_t> SampleKeys(const View& input, const std::vector<SimilarityHit>& hits) {
-    std::vector<std::string> ids;
-    ids.reserve(hits.size());
-    for (const auto& h : hits) ids.push_back(h.sample_id);
-    auto& db = input.database()->sqlite();
-    std::lock_guard lock(db.mutex());
-    auto st = db.Prepare("SELECT id, seq FROM samples WHERE dataset_id = ? AND id IN (SELECT value FROM json_each(?))");
-    st.Bind(1, input.dataset_id()).Bind(2, JsonArray(ids));
+  // The sample key of each hit: carried by the hit when the backend keeps
+  // keys (sklearn), else looked up (Qdrant), which also drops samples
+  // deleted since they were indexed. Deleted samples with a key are dropped
+  // by the view's final join with the samples table.
+  static std::unordered_map<std::string, int64_t> SampleKeys(const View& input, const std::vector<Hit>& hits) {
     std::unordered_map<std::string, int64_t> out;
-    while (st.Step()) out.emplace(st.Text(0), st.Int(1));
+    std::vector<std::string> unknown;
+    for (const auto& h : hits) {
+      if (h.sample_key != 0) out.emplace(h.sample_id, h.sample_key);
+      else unknown.push_back(h.sample_id);
+    }
+    if (unknown.empty()) return out;
+    std::vector<int64_t> keys = SampleKeysOfIds(input, unknown);
+    for (size_t i = 0; i < unknown.size(); ++i)
+      if (keys[i] != 0) out.emplace(unknown[i], keys[i]);
     return out;
   }
 
@@ -124,17 +151,9 @@ SimilarityQuery SimilarityQuery::ByVector(std::vector<float> v) {
 }
 
 SimilarityResults FindSimilar(const View& view, const SimilarityQuery& query, const SortBySimilarityOptions& options) {
-  if (options.k && *options.k == 0) throw InvalidArgument("k must be a positive integer");
-  Dataset dataset = Dataset::Load(view.database(), view.dataset_name());
-  std::string key = options.brain_key.empty() ? ResolveSimilarityKey(dataset, !query.text.empty()) : options.brain_key;
-  nlohmann::json credentials = nlohmann::json::object();
-  for (const auto& [k, v] : options.credentials) credentials[k] = v;
-  internal::SortResult sorted = internal::ProcessIndexCache().Sort(dataset, view, key, query, options.k, options.reverse, credentials);
-  SimilarityResults out{key, sorted.patches_field, {}};
-  out.hits.reserve(sorted.hits.size());
-  for (auto& h : sorted.hits)
-    out.hits.push_back({std::move(h.sample_id), sorted.patches_field.empty() ? std::string() : std::move(h.item_id), h.distance});
-  return out;
+  std::string key;
+  internal::SortResult sorted = internal::Search(view, query, options, &key);
+  return internal::ToPublic(key, sorted);
 }
 
 View SortBySimilarity(const View& view, SimilarityQuery query, SortBySimilarityOptions options) {
