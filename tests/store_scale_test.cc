@@ -13,6 +13,11 @@
 #include <set>
 #include <thread>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "fo/brain.h"
 #include "fo/database.h"
 #include "fo/dataset.h"
@@ -272,6 +277,98 @@ TEST(ConcurrencyTest, ReadersProceedDuringAWriteAndAWriterGivesUpWithOneLine) {
   unsetenv("FO_BUSY_TIMEOUT");
   long_write.Commit();
   EXPECT_EQ(seen.Count(), 5u);
+}
+
+// Starts `fo args...` with the store at db_path; returns its pid.
+pid_t SpawnCli(const std::vector<std::string>& args, const std::string& db_path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    setenv("FO_DATABASE_PATH", db_path.c_str(), 1);
+    std::string cli = testing::CliPath();
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv = {cli.data()};
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(cli.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// kill -9 at random moments of indexing and of deleting a run: each time
+// the store opens, the run is either absent or whole (every vector, answering
+// as a brute force), and the same command then runs again to completion.
+TEST(CrashTest, KillNineDuringIndexingOrDeletionLeavesAWholeStateAndTheCommandRunsAgain) {
+  TempDir dir;
+  std::string path = dir.File("fo.db");
+  constexpr size_t kN = 60000, kD = 64;
+  std::vector<std::string> ids;
+  Matrix emb(kN, kD);
+  {
+    auto db = Database::Open(path);
+    Dataset ds = Dataset::Create(db, "d");
+    std::vector<Sample> samples(kN);
+    for (size_t i = 0; i < kN; ++i) samples[i].filepath = "/x/" + std::to_string(i) + ".jpg";
+    ids = ds.AddSamples(samples);
+  }
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> normal;
+  for (size_t i = 0; i < kN * kD; ++i) emb.data()[i] = normal(rng);
+  WriteNpy(emb, dir.File("e.npy"));
+  {
+    std::ofstream out(dir.File("ids.txt"));
+    for (const auto& id : ids) out << id << "\n";
+  }
+  const std::vector<std::string> compute = {"brain", "compute-similarity", "d", "--brain-key", "k", "--backend", "sklearn",
+                                            "--embeddings", dir.File("e.npy"), "--ids", dir.File("ids.txt")};
+  const std::vector<std::string> remove = {"brain", "delete", "d", "k"};
+  auto check_whole = [&](const char* when) {
+    auto db = Database::Open(path);
+    Dataset ds = Dataset::Load(db, "d");
+    if (!HasBrainRun(ds, "k")) return false;
+    auto index = LoadBrainResults(ds, "k");
+    EXPECT_EQ(index->total_index_size(), kN) << when;
+    SortBySimilarityOptions o;
+    o.k = 1;
+    o.brain_key = "k";
+    size_t probe = static_cast<size_t>(rng() % kN);
+    EXPECT_EQ(SortBySimilarity(ds.view(), SimilarityQuery::ByVector({emb.row(probe).begin(), emb.row(probe).end()}), o).Ids(),
+              std::vector<std::string>{ids[probe]})
+        << when;
+    return true;
+  };
+  std::uniform_int_distribution<int> delay_ms(300, 2500);
+  int killed = 0;
+  for (int round = 0; round < 6; ++round) {
+    bool present = check_whole("before the round");
+    const auto& cmd = present ? remove : compute;
+    pid_t pid = SpawnCli(cmd, path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    killed += kill(pid, SIGKILL) == 0;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    check_whole("after kill -9");
+    // The same command again, to completion.
+    bool now_present = check_whole("before the rerun");
+    if (now_present == present) {
+      auto again = testing::RunCli(cmd, {"FO_DATABASE_PATH=" + path});
+      ASSERT_EQ(again.exit_code, 0) << again.err;
+      EXPECT_EQ(check_whole("after the rerun"), !present);
+    }
+  }
+  EXPECT_GT(killed, 0);
+  // No orphan files stay: every generation directory is a committed run's.
+  auto db = Database::Open(path);
+  Dataset ds = Dataset::Load(db, "d");
+  if (HasBrainRun(ds, "k")) LoadBrainResults(ds, "k")->total_index_size();
+  size_t dirs = 0;
+  if (fs::exists(path + ".files"))
+    for (const auto& e : fs::directory_iterator(path + ".files")) dirs += e.is_directory();
+  EXPECT_LE(dirs, HasBrainRun(ds, "k") ? 1u : 0u);
 }
 
 TEST(ConcurrencyTest, ABadBusyTimeoutIsOneLine) {

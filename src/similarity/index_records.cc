@@ -8,6 +8,7 @@
 #include "fo/database.h"
 #include "fo/error.h"
 #include "similarity/index_files.h"
+#include "store/open_hooks.h"
 #include "store/sqlite.h"
 
 namespace fo::internal {
@@ -81,6 +82,19 @@ std::string RunKey(Sqlite& db, int64_t run_id) {
   q.Bind(1, run_id);
   return q.Step() ? q.Text(0) : "?";
 }
+
+namespace {
+// Index files left by a crash or a deleted run go when the store is opened.
+// (Linked wherever the sklearn backend is: its registration refers to this file.)
+const bool kCollectOnOpen = (AddStoreOpenHook([](Database& db) {
+                               try {
+                                 CollectIndexGarbage(db);
+                               } catch (const Error&) {
+                                 // A store we cannot clean now is cleaned on a later open.
+                               }
+                             }),
+                             true);
+}  // namespace
 
 void CollectIndexGarbage(Database& db) {
   const std::string root = FilesRoot(db);

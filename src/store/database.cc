@@ -2,8 +2,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "fo/error.h"
+#include "store/open_hooks.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
 
@@ -50,8 +52,27 @@ std::shared_ptr<Database> Database::Open(const std::string& path) {
   } catch (const Error& e) {
     throw Error(e.code(), "cannot open the store " + path + ": " + e.what());
   }
-  return std::shared_ptr<Database>(new Database(path, std::move(sqlite)));
+  auto db = std::shared_ptr<Database>(new Database(path, std::move(sqlite)));
+  internal::RunStoreOpenHooks(*db);
+  return db;
 }
+
+namespace internal {
+
+namespace {
+std::vector<StoreOpenHook>& Hooks() {
+  static std::vector<StoreOpenHook> hooks;  // filled by static initializers, before main
+  return hooks;
+}
+}  // namespace
+
+void AddStoreOpenHook(StoreOpenHook hook) { Hooks().push_back(hook); }
+
+void RunStoreOpenHooks(Database& db) {
+  for (StoreOpenHook hook : Hooks()) hook(db);
+}
+
+}  // namespace internal
 
 std::shared_ptr<Database> Database::OpenDefault() { return Open(DefaultPath()); }
 
