@@ -38,6 +38,10 @@ struct ComputeSimilarityOptions {
   //     (its samples, or their patches_field labels in order), as in
   //     FiftyOne;
   std::optional<Matrix> embeddings;
+  //     or the same rows borrowed, not copied: the caller keeps them alive
+  //     and unchanged until ComputeSimilarity returns (give one of the two;
+  //     for a large matrix this is what keeps memory at one copy);
+  std::optional<MatrixView> embeddings_view;
   std::vector<std::string> ids;
   // (b) a field holding vectors (sample field, or detection attribute with
   //     patches_field); with `model` set, the field the model's vectors are

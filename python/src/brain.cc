@@ -253,12 +253,14 @@ void BindBrain(py::module_& m) {
     o.force_square = force_square;
     if (!progress.is_none()) o.progress = progress.cast<bool>();
     o.params = ToJson(kwargs);
+    FloatRows rows;  // a float32 C-contiguous array is viewed, not copied; alive until the call returns
     if (embeddings.is(py::bool_(false))) {
       o.no_embeddings = true;
     } else if (py::isinstance<py::str>(embeddings)) {
       o.embeddings_field = embeddings.cast<std::string>();
     } else if (!embeddings.is_none()) {
-      o.embeddings = ToMatrix(embeddings, "embeddings");  // rows in view order (see ComputeSimilarityOptions)
+      rows = ToFloatRows(embeddings, "embeddings");  // rows in view order (see ComputeSimilarityOptions)
+      o.embeddings_view = rows.view;
     }
     py::gil_scoped_release r;
     return ComputeSimilarity(view, std::move(o));

@@ -99,10 +99,11 @@ std::vector<std::string> ItemIdsInViewOrder(const View& samples, const std::stri
   return ids;
 }
 
-// Rows of a user matrix, with ids checked against the dataset: sample ids,
-// or label ids of patches_field (whose sample ids are looked up).
-EmbeddingsResult VectorsFromMatrix(const Dataset& dataset, Matrix m, const std::vector<std::string>& ids,
-                                   const std::string& patches_field) {
+// The ids of a user matrix's rows, checked against the dataset: sample ids,
+// or label ids of patches_field (whose sample ids are looked up). The rows
+// are checked but not copied: `embeddings` of the result stays empty.
+EmbeddingsResult IdsOfMatrixRows(const Dataset& dataset, MatrixView m, const std::vector<std::string>& ids,
+                                 const std::string& patches_field) {
   if (m.rows() != ids.size())
     throw InvalidArgument("got " + std::to_string(m.rows()) + " embeddings but " + std::to_string(ids.size()) + " ids; give one id per row");
   if (m.rows() > 0 && m.cols() == 0) throw InvalidArgument("embeddings have dimension 0");
@@ -130,7 +131,6 @@ EmbeddingsResult VectorsFromMatrix(const Dataset& dataset, Matrix m, const std::
     }
     out.label_ids = ids;
   }
-  out.embeddings = std::move(m);
   return out;
 }
 
@@ -146,14 +146,18 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   CheckMetric(backend, metric);
   CheckPatchesField(dataset, o.patches_field);
 
-  int sources = o.embeddings.has_value() + (!o.embeddings_field.empty() && o.model.empty()) + o.no_embeddings;
+  if (o.embeddings && o.embeddings_view) throw InvalidArgument("give embeddings or embeddings_view, not both");
+  // The user's rows, owned or borrowed; either way they are indexed in place.
+  std::optional<Matrix> owned = std::move(o.embeddings);
+  std::optional<MatrixView> given = owned ? std::optional<MatrixView>(*owned) : o.embeddings_view;
+  int sources = given.has_value() + (!o.embeddings_field.empty() && o.model.empty()) + o.no_embeddings;
   if (sources > 1) throw InvalidArgument("give only one of embeddings, embeddings_field or no_embeddings");
-  if (!o.ids.empty() && !o.embeddings) throw InvalidArgument("ids were given without an embeddings matrix");
+  if (!o.ids.empty() && !given) throw InvalidArgument("ids were given without an embeddings matrix");
   if (o.model_instance && o.model.empty()) o.model = o.model_instance->name();
   if (o.model.empty() && sources == 0) o.model = kColorGradientDescriptor;
   std::shared_ptr<Model> model = o.model_instance;
   if (!model && !o.model.empty()) model = LoadModel(o.model, o.model_kwargs);
-  if (o.embeddings && o.ids.empty()) o.ids = ItemIdsInViewOrder(samples, o.patches_field);
+  if (given && o.ids.empty()) o.ids = ItemIdsInViewOrder(samples, o.patches_field);
   if (!o.brain_key.empty() && HasBrainRun(dataset, o.brain_key))
     throw AlreadyExists("brain run '" + o.brain_key + "' already exists on dataset '" + dataset.name() +
                         "'; delete it first or choose another key");
@@ -167,7 +171,7 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   if (model) config.supports_prompts = model->supports_prompts();
   config.params = params;
   config.params.erase("metric");
-  if (!o.embeddings) config.embeddings_field = o.embeddings_field;
+  if (!given) config.embeddings_field = o.embeddings_field;
 
   BackendContext ctx;
   ctx.db = dataset.database();
@@ -184,8 +188,8 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   std::optional<EmbeddingsResult> vectors;
   if (connect_existing || o.no_embeddings) {
     // As FiftyOne: nothing is added to an index that already has vectors.
-  } else if (o.embeddings) {
-    vectors = VectorsFromMatrix(dataset, std::move(*o.embeddings), o.ids, o.patches_field);
+  } else if (given) {
+    vectors = IdsOfMatrixRows(dataset, *given, o.ids, o.patches_field);
   } else if (!o.embeddings_field.empty() && o.model.empty()) {
     vectors = VectorsFromField(samples, o.embeddings_field, o.patches_field);
   } else {
@@ -211,9 +215,10 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
     run_id = internal::InsertRun(db, dataset.id(), run);
     index->AttachToRun(run_id);
   }
-  if (vectors && vectors->embeddings.rows() > 0) {
+  MatrixView rows = given && vectors ? *given : vectors ? MatrixView(vectors->embeddings) : MatrixView(nullptr, 0, 0);
+  if (rows.rows() > 0) {
     if (model && !o.embeddings_field.empty()) internal::StoreEmbeddings(dataset, *vectors, o.embeddings_field, o.patches_field);
-    index->AddToIndex(vectors->embeddings, vectors->sample_ids, vectors->label_ids);
+    index->AddToIndex(rows, vectors->sample_ids, vectors->label_ids);
   }
   if (run_id != 0) {
     // The backend may have chosen parameters (e.g. a collection name) to keep.

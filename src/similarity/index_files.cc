@@ -27,7 +27,7 @@ constexpr uint32_t kFormatVersion = 1;
 
 // Column kinds, recorded in each header so that a file cannot be mistaken
 // for another column.
-enum : uint32_t { kVectors = 1, kNorms = 2, kSampleKeys = 3, kItemKeys = 4, kOids = 5 };
+enum : uint32_t { kVectors = 1, kNorms = 2, kSampleKeys = 3, kItemKeys = 4, kOids = 5, kCodes = 6, kQuantizer = 7 };
 
 // The first bytes of the 4 KiB header, little-endian as the host writes it.
 struct Header {
@@ -193,6 +193,7 @@ void ColumnFile::Append(const void* data, size_t n, size_t committed) {
 }
 
 void ColumnFile::Sync() {
+  if (fd_ < 0) return;
   if (::fdatasync(fd_) != 0) throw IOError(Errno("cannot sync", path_));
 }
 
@@ -206,6 +207,7 @@ struct ColumnSpec {
 constexpr ColumnSpec kColumnSpecs[] = {
     {"vectors.f32", kVectors}, {"norms.f32", kNorms}, {"sample_keys.i64", kSampleKeys},
     {"item_keys.i64", kItemKeys}, {"oids.bin", kOids}};
+constexpr const char* kQuantizerFile = "quantizer.f32";
 
 size_t WidthOf(uint32_t kind, size_t dim) {
   switch (kind) {
@@ -215,35 +217,77 @@ size_t WidthOf(uint32_t kind, size_t dim) {
     default: return sizeof(int64_t);
   }
 }
+
+// The codes column's file name: its precision is in the name, so that a
+// directory listing says how the run is stored.
+std::string CodesFile(VectorStorage storage) {
+  return storage == VectorStorage::kFloat16 ? "codes.f16" : "codes.i8";
+}
+
+// The quantizer's flat parameters (2 * dim floats) as a one-row column file,
+// so that it has the same header checks as the others.
+void WriteQuantizer(const std::string& dir, const ScalarQuantizer& q) {
+  std::vector<float> flat = q.ToFlat();
+  ColumnFile f = ColumnFile::Create(dir + "/" + kQuantizerFile, kQuantizer, flat.size() * sizeof(float),
+                                    static_cast<uint32_t>(q.dim()));
+  f.Append(flat.data(), 1, 0);
+  f.Sync();
+}
+
+ScalarQuantizer ReadQuantizer(const std::string& dir, size_t dim) {
+  std::string path = dir + "/" + kQuantizerFile;
+  ColumnFile f = ColumnFile::Open(path, kQuantizer, 2 * dim * sizeof(float), static_cast<uint32_t>(dim), 1);
+  try {
+    return ScalarQuantizer::FromFlat(reinterpret_cast<const float*>(f.data()), 2 * dim);
+  } catch (const Error& e) {
+    throw Corruption(path + ": " + e.what());
+  }
+}
 }  // namespace
 
-std::unique_ptr<RunFiles> RunFiles::Create(const std::string& dir, size_t dim) {
+std::array<ColumnFile*, 6> RunFiles::all_files() {
+  return {&vectors_, &norms_, &sample_keys_, &item_keys_, &oids_, &codes_};
+}
+
+std::unique_ptr<RunFiles> RunFiles::Create(const std::string& dir, size_t dim, CodeFormat format,
+                                           std::optional<ScalarQuantizer> quantizer) {
   std::unique_ptr<RunFiles> f(new RunFiles());
   f->dir_ = dir;
   f->dim_ = dim;
+  f->format_ = format;
+  f->quantizer_ = std::move(quantizer);
   std::error_code ec;
   fs::create_directories(fs::path(dir).parent_path(), ec);
   if (::mkdir(dir.c_str(), 0755) != 0) throw IOError(Errno("cannot create the index directory", dir));
   f->lock_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (f->lock_fd_ < 0 || ::flock(f->lock_fd_, LOCK_EX | LOCK_NB) != 0) throw IOError(Errno("cannot lock", dir));
-  ColumnFile* cols[] = {&f->vectors_, &f->norms_, &f->sample_keys_, &f->item_keys_, &f->oids_};
+  auto cols = f->all_files();
   for (size_t i = 0; i < 5; ++i)
     *cols[i] = ColumnFile::Create(dir + "/" + kColumnSpecs[i].name, kColumnSpecs[i].kind,
                                   WidthOf(kColumnSpecs[i].kind, dim), static_cast<uint32_t>(dim));
+  if (format.storage != VectorStorage::kFloat32)
+    f->codes_ = ColumnFile::Create(dir + "/" + CodesFile(format.storage), kCodes, CodeBytesPerRow(format.storage, dim),
+                                   static_cast<uint32_t>(dim));
+  if (format.storage == VectorStorage::kInt8) WriteQuantizer(dir, f->quantizer_.value());
   // The new names must be durable before a commit refers to them.
   FsyncPath(dir);
   FsyncPath(fs::path(dir).parent_path().string());
   return f;
 }
 
-std::unique_ptr<RunFiles> RunFiles::Open(const std::string& dir, size_t dim, size_t rows) {
+std::unique_ptr<RunFiles> RunFiles::Open(const std::string& dir, size_t dim, size_t rows, CodeFormat format) {
   std::unique_ptr<RunFiles> f(new RunFiles());
   f->dir_ = dir;
   f->dim_ = dim;
-  ColumnFile* cols[] = {&f->vectors_, &f->norms_, &f->sample_keys_, &f->item_keys_, &f->oids_};
+  f->format_ = format;
+  auto cols = f->all_files();
   for (size_t i = 0; i < 5; ++i)
     *cols[i] = ColumnFile::Open(dir + "/" + kColumnSpecs[i].name, kColumnSpecs[i].kind,
                                 WidthOf(kColumnSpecs[i].kind, dim), static_cast<uint32_t>(dim), rows);
+  if (format.storage != VectorStorage::kFloat32)
+    f->codes_ = ColumnFile::Open(dir + "/" + CodesFile(format.storage), kCodes, CodeBytesPerRow(format.storage, dim),
+                                 static_cast<uint32_t>(dim), rows);
+  if (format.storage == VectorStorage::kInt8) f->quantizer_ = ReadQuantizer(dir, dim);
   return f;
 }
 
@@ -253,12 +297,24 @@ RunFiles::~RunFiles() {
 
 void RunFiles::Append(const RowBatch& b, size_t committed) {
   if (b.rows == 0) return;
+  dirty_ = true;
   vectors_.Append(b.vectors, b.rows, committed);
   norms_.Append(b.norms, b.rows, committed);
   sample_keys_.Append(b.sample_keys, b.rows, committed);
   item_keys_.Append(b.item_keys, b.rows, committed);
   oids_.Append(b.oids, b.rows, committed);
-  for (ColumnFile* c : {&vectors_, &norms_, &sample_keys_, &item_keys_, &oids_}) c->Sync();
+  if (format_.storage != VectorStorage::kFloat32) {
+    std::vector<uint8_t> codes(b.rows * CodeBytesPerRow(format_.storage, dim_));
+    EncodeRows(format_.storage, quantizer_ ? &*quantizer_ : nullptr, format_.metric, b.vectors, b.rows, dim_,
+               codes.data());
+    codes_.Append(codes.data(), b.rows, committed);
+  }
+}
+
+void RunFiles::Sync() {
+  if (!dirty_) return;
+  for (ColumnFile* c : all_files()) c->Sync();
+  dirty_ = false;
 }
 
 Columns RunFiles::columns() const {
@@ -271,6 +327,16 @@ Columns RunFiles::columns() const {
   c.item_keys = reinterpret_cast<const int64_t*>(item_keys_.data());
   c.oids = oids_.data();
   return c;
+}
+
+CodeMatrix RunFiles::codes() const {
+  CodeMatrix m;
+  m.storage = format_.storage;
+  m.n = vectors_.rows();
+  m.d = dim_;
+  m.codes = format_.storage == VectorStorage::kFloat32 ? nullptr : codes_.data();
+  m.quantizer = quantizer_ ? &*quantizer_ : nullptr;
+  return m;
 }
 
 std::vector<std::string> ListGenerationDirs(const std::string& files_root) {

@@ -7,6 +7,9 @@
 //   sample_keys.i64  samples.seq of the row's sample
 //   item_keys.i64    samples.seq (image index) or labels.seq (patch index)
 //   oids.bin         12-byte ObjectId of the item, then of the sample
+//   codes.f16        (storage float16) the rows as binary16, unit rows for cosine
+//   codes.i8         (storage int8) the rows as ScalarQuantizer codes, and
+//   quantizer.f32    one row: that quantizer's offsets then scales
 //
 // Each file is a 4 KiB header (magic, format version, column kind, row width,
 // dim, rows written) followed by fixed-width rows. The store's index_files
@@ -23,7 +26,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
+
+#include "similarity/quantized_knn.h"
 
 namespace fo::internal {
 
@@ -74,7 +80,8 @@ class ColumnFile {
   // Cuts the file to `committed` rows, writes n rows after them and maps
   // them. Not durable until Sync().
   void Append(const void* data, size_t n, size_t committed);
-  // fdatasync: the rows written are on disk.
+  // fdatasync: the rows written are on disk. Does nothing for a file never
+  // created or opened.
   void Sync();
 
   const uint8_t* data() const { return map_ == nullptr ? nullptr : map_ + kHeaderBytes; }
@@ -94,31 +101,54 @@ class ColumnFile {
   size_t map_bytes_ = 0;  // mapped length, may run past the file's end
 };
 
-// The five columns of one generation directory.
+// How a generation keeps reduced-precision codes of its rows beside the
+// float32 ones (quantized_knn.h): none for kFloat32. The metric matters
+// because the codes of a cosine run are of unit-normalised rows.
+struct CodeFormat {
+  VectorStorage storage = VectorStorage::kFloat32;
+  Metric metric = Metric::kCosine;
+};
+
+// The columns of one generation directory: the five of every run, plus the
+// codes (and, for int8, the quantizer) of a run stored at lower precision.
 class RunFiles {
  public:
   // Creates `dir` and its empty columns, holding an exclusive flock on the
   // directory for the life of this object, so that the garbage collector
   // of another handle never deletes it before the transaction that
-  // references it commits. Throws kIOError.
-  static std::unique_ptr<RunFiles> Create(const std::string& dir, size_t dim);
+  // references it commits. REQUIRES: `quantizer` (of dimension dim) iff
+  // format.storage is kInt8; it is written (and synced) with the directory,
+  // and encodes every row appended later. Throws kIOError.
+  static std::unique_ptr<RunFiles> Create(const std::string& dir, size_t dim, CodeFormat format,
+                                          std::optional<ScalarQuantizer> quantizer = std::nullopt);
   // Maps an existing directory's first `rows` rows; throws kCorruption.
-  static std::unique_ptr<RunFiles> Open(const std::string& dir, size_t dim, size_t rows);
+  static std::unique_ptr<RunFiles> Open(const std::string& dir, size_t dim, size_t rows, CodeFormat format);
   ~RunFiles();
 
-  // Appends rows after the `committed` ones and makes them durable
-  // (fdatasync) before returning, so that a commit referencing them is safe.
+  // Appends rows after the `committed` ones (encoding their codes), not yet
+  // durable: Sync() before a commit that references them.
   void Append(const RowBatch& batch, size_t committed);
+  // fdatasync of every column appended to since the last Sync (none: no-op).
+  // Throws kIOError.
+  void Sync();
 
   Columns columns() const;
+  // The codes of the mapped rows; codes == nullptr for kFloat32.
+  CodeMatrix codes() const;
   const std::string& dir() const { return dir_; }
 
  private:
   RunFiles() = default;
+  // Every column, codes_ last (unopened for kFloat32).
+  std::array<ColumnFile*, 6> all_files();
+
   std::string dir_;
   size_t dim_ = 0;
+  CodeFormat format_;
+  std::optional<ScalarQuantizer> quantizer_;
   int lock_fd_ = -1;
-  ColumnFile vectors_, norms_, sample_keys_, item_keys_, oids_;
+  bool dirty_ = false;  // appended to since the last Sync
+  ColumnFile vectors_, norms_, sample_keys_, item_keys_, oids_, codes_;
 };
 
 // Deletes the generation directories under `files_root` whose names are not

@@ -109,11 +109,12 @@ void SimilarityIndex::AddBatch(MatrixView embeddings, const std::vector<std::str
                                const std::vector<std::string>& sample_ids, const std::vector<int64_t>& item_keys,
                                const std::vector<int64_t>& sample_keys, const std::vector<size_t>& rows, size_t begin,
                                size_t end) {
-  Matrix m(0, 0);
+  // One batch's rows (bounded: batch_size rows), sized once.
+  Matrix m(end - begin, embeddings.cols());
   std::vector<std::string> items, samples;
   std::vector<int64_t> ikeys, skeys;
   for (size_t i = begin; i < end; ++i) {
-    m.AppendRow(embeddings.row(rows[i]));
+    std::copy_n(embeddings.row(rows[i]).data(), embeddings.cols(), m.data() + (i - begin) * embeddings.cols());
     items.push_back(item_ids[rows[i]]);
     samples.push_back(sample_ids[rows[i]]);
     ikeys.push_back(item_keys[rows[i]]);

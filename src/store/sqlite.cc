@@ -125,6 +125,7 @@ Transaction::~Transaction() {
   if (done_) return;
   try {
     if (savepoint_.empty()) {
+      db_.before_commit_.clear();
       db_.Exec("ROLLBACK");
     } else {
       db_.Exec("ROLLBACK TO " + savepoint_);
@@ -136,6 +137,13 @@ Transaction::~Transaction() {
 }
 
 void Transaction::Commit() {
+  if (savepoint_.empty()) {
+    // Moved out first: a callback that throws leaves none behind, and the
+    // destructor rolls the transaction back.
+    std::vector<std::function<void()>> callbacks = std::move(db_.before_commit_);
+    db_.before_commit_.clear();
+    for (auto& fn : callbacks) fn();
+  }
   db_.Exec(savepoint_.empty() ? "COMMIT" : "RELEASE " + savepoint_);
   done_ = true;
 }

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -74,10 +75,22 @@ class Sqlite {
   sqlite3* raw() { return db_; }
   int busy_timeout_ms() const { return busy_timeout_ms_; }
 
+  // Runs `fn` when the outermost open Transaction commits, just before its
+  // COMMIT, in the order registered; if one throws, nothing is committed and
+  // the transaction rolls back. Dropped when the outermost transaction rolls
+  // back. This is how files written beside the store (a similarity index's
+  // columns) are made durable once per commit, before the rows that count
+  // them can commit, however deeply the writes were nested. REQUIRES: inside
+  // a Transaction of this connection (its mutex held).
+  void BeforeCommit(std::function<void()> fn) { before_commit_.push_back(std::move(fn)); }
+
  private:
+  friend class Transaction;
+
   sqlite3* db_ = nullptr;
   int busy_timeout_ms_;
   std::recursive_mutex mutex_;
+  std::vector<std::function<void()>> before_commit_;  // of the open transaction
 };
 
 // Throws the fo::Error for a SQLite result code; `what` says what was tried.
@@ -85,7 +98,8 @@ class Sqlite {
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back if Commit() is not reached. Nested
 // transactions become savepoints, so library calls compose. Holds the
-// store's mutex for its lifetime.
+// store's mutex for its lifetime. The outermost one runs the connection's
+// BeforeCommit callbacks before committing.
 class Transaction {
  public:
   explicit Transaction(Sqlite& db);
