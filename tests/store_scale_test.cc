@@ -230,6 +230,25 @@ TEST(ViewSqlTest, TakeOfFewFromASmallDatasetEnds) {
   }
 }
 
+TEST(ViewSqlTest, SkipIsRightWithAndWithoutGapsInTheKeys) {
+  TempStore st;
+  Dataset ds = Dataset::Create(st.db, "d");
+  Dataset other = Dataset::Create(st.db, "other");
+  std::mt19937_64 rng(4);
+  std::vector<std::string> ids = ds.AddSamples(TaggedSamples(300, rng));
+  auto window = [&](size_t from, size_t n) { return std::vector<std::string>(ids.begin() + from, ids.begin() + from + n); };
+  EXPECT_EQ(ds.view().Skip(120).Limit(7).Ids(), window(120, 7));  // keys without gaps: an index seek
+  EXPECT_EQ(ds.view().Skip(295).Ids(), window(295, 5));
+  EXPECT_EQ(ds.view().Skip(300).Count(), 0u);
+  other.AddSamples(TaggedSamples(5, rng));  // another dataset's keys after ours
+  ds.DeleteSamples({ids[10]});
+  ids.erase(ids.begin() + 10);
+  std::vector<std::string> more = ds.AddSamples(TaggedSamples(3, rng));
+  ids.insert(ids.end(), more.begin(), more.end());
+  EXPECT_EQ(ds.view().Skip(120).Limit(7).Ids(), window(120, 7));
+  EXPECT_EQ(ds.view().Skip(298).Ids(), window(298, 4));
+}
+
 TEST(KeysTest, KeysOfDeletedSamplesAreNeverReused) {
   TempStore st;
   Dataset ds = Dataset::Create(st.db, "d");

@@ -103,6 +103,16 @@ void AddViewMethods(py::class_<T>& cls, GetView get) {
           }
           return out;
         }
+        if (field == "id" || field == "_id") {  // a million ids: straight to str, no Value step
+          std::vector<std::string> ids;
+          {
+            py::gil_scoped_release r;
+            ids = v.Ids();
+          }
+          py::list out(ids.size());
+          for (size_t i = 0; i < ids.size(); ++i) out[i] = py::str(ids[i]);
+          return out;
+        }
         std::vector<Value> values;
         {
           py::gil_scoped_release r;

@@ -23,15 +23,6 @@ SortResult Run(SimilarityIndex& index, const View& view, const SimilarityQuery& 
   return result;
 }
 
-// Changes with every commit to the store: another connection's (SQLite's
-// data_version) or this connection's own (total_changes). Call with the
-// store's mutex held.
-std::string StoreVersion(Database& db) {
-  Statement pragma = db.sqlite().Prepare("PRAGMA data_version");
-  pragma.Step();
-  return std::to_string(pragma.Int(0)) + ':' + std::to_string(sqlite3_total_changes64(db.sqlite().raw()));
-}
-
 }  // namespace
 
 SortResult IndexCache::Sort(const Dataset& dataset, const View& view, const std::string& key,
@@ -50,7 +41,7 @@ SortResult IndexCache::Sort(const Dataset& dataset, const View& view, const std:
     // Held while the version is read and the run loaded, so that no write
     // of this process falls between the two.
     std::lock_guard store_lock(view.database()->sqlite().mutex());
-    std::string id = run_prefix + info.timestamp + '\n' + info.config.dump() + '\n' + StoreVersion(*view.database());
+    std::string id = run_prefix + info.timestamp + '\n' + info.config.dump() + '\n' + view.database()->sqlite().ChangeStamp();
     entry = Find(id);
     if (!entry) {
       auto loaded = std::make_shared<Entry>();

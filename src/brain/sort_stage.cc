@@ -58,7 +58,10 @@ class SortBySimilarityStage : public Stage {
   void Compile(const View& input, ViewQuery& q) const override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!result_) result_ = Query(input);
-    ReplaceByKeys(q, result_->keys, result_->extras);
+    // Re-checking the ranking against the input rows costs a pass over them
+    // (a match_tags input of 100k samples: tens of ms), needed only once
+    // something was written since the search.
+    ReplaceByKeys(q, result_->keys, result_->extras, ChangeStamp(input) == result_->stamp);
   }
 
   std::string Describe() const override {
@@ -73,7 +76,14 @@ class SortBySimilarityStage : public Stage {
   struct Result {
     std::vector<int64_t> keys;  // one per sample, in rank order
     std::shared_ptr<const RowExtras> extras;
+    std::string stamp;  // the store's ChangeStamp() once the search and its writes were done
   };
+
+  static std::string ChangeStamp(const View& input) {
+    auto& db = input.database()->sqlite();
+    std::lock_guard lock(db.mutex());
+    return db.ChangeStamp();
+  }
 
   // Runs the search over the input view.
   Result Query(const View& input) const {
@@ -81,7 +91,9 @@ class SortBySimilarityStage : public Stage {
     SortResult sorted = Search(input, query_, options_, &key);
     SimilarityResults found = ToPublic(key, sorted);
     if (!options_.dist_field.empty()) WriteDistances(input, found);
-    return ToRows(input, sorted);
+    Result result = ToRows(input, sorted);
+    result.stamp = ChangeStamp(input);
+    return result;
   }
 
   // One row per sample in rank order; a patch index groups its matched

@@ -108,6 +108,12 @@ void Sqlite::Exec(std::string_view sql) {
   }
 }
 
+std::string Sqlite::ChangeStamp() {
+  Statement pragma = Prepare("PRAGMA data_version");
+  pragma.Step();
+  return std::to_string(pragma.Int(0)) + ':' + std::to_string(sqlite3_total_changes64(db_));
+}
+
 int64_t Sqlite::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 int Sqlite::Changes() const { return sqlite3_changes(db_); }
 

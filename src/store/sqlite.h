@@ -74,6 +74,9 @@ class Sqlite {
   std::recursive_mutex& mutex() { return mutex_; }
   sqlite3* raw() { return db_; }
   int busy_timeout_ms() const { return busy_timeout_ms_; }
+  // Changes with every commit to the store, by another connection (SQLite's
+  // data_version) or by this one (total_changes). Call with mutex() held.
+  std::string ChangeStamp();
 
   // Runs `fn` when the outermost open Transaction commits, just before its
   // COMMIT, in the order registered; if one throws, nothing is committed and

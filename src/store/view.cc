@@ -124,12 +124,40 @@ class TakeStage : public Stage {
 class SliceStage : public Stage {
  public:
   SliceStage(std::optional<size_t> limit, size_t skip) : limit_(limit), skip_(skip) {}
-  void Compile(const View&, ViewQuery& q) const override { internal::AddSlice(q, limit_, skip_); }
+  void Compile(const View& input, ViewQuery& q) const override {
+    if (q.whole_dataset && skip_ > 0) {
+      if (auto first = NthKeyOfDenseDataset(input, skip_)) {
+        // skip(n) of a dataset whose keys have no gaps starts at key min + n:
+        // an index seek instead of stepping over n rows.
+        q.sql += " AND seq >= ?";
+        q.params.emplace_back(*first);
+        q.whole_dataset = false;
+        if (limit_) internal::AddSlice(q, limit_, 0);
+        return;
+      }
+    }
+    internal::AddSlice(q, limit_, skip_);
+  }
   std::string Describe() const override {
     return limit_ ? "limit(" + std::to_string(*limit_) + ")" : "skip(" + std::to_string(skip_) + ")";
   }
 
  private:
+  // The key of the dataset's n-th sample (0-based) when its keys are
+  // consecutive (no sample deleted, no other dataset's keys in between).
+  static std::optional<int64_t> NthKeyOfDenseDataset(const View& input, size_t n) {
+    auto& db = input.database()->sqlite();
+    std::lock_guard lock(db.mutex());
+    auto q = db.Prepare(
+        "SELECT (SELECT sample_count FROM datasets WHERE id = ?1), (SELECT min(seq) FROM samples WHERE dataset_id = ?1), "
+        "(SELECT max(seq) FROM samples WHERE dataset_id = ?1)");
+    q.Bind(1, input.dataset_id());
+    if (!q.Step() || q.IsNull(1)) return std::nullopt;
+    int64_t count = q.Int(0), lo = q.Int(1), hi = q.Int(2);
+    if (hi - lo + 1 != count) return std::nullopt;
+    return lo + static_cast<int64_t>(n);
+  }
+
   std::optional<size_t> limit_;
   size_t skip_;
 };
@@ -169,6 +197,15 @@ class MatchTagsStage : public Stage {
     if (all_) {
       tagged += " GROUP BY sample_seq HAVING count(*) = ?";
       params.emplace_back(static_cast<int64_t>(tags_.size()));
+    }
+    if (q.whole_dataset) {
+      // sample_tags rows exist only for samples of this dataset that exist
+      // (deletes cascade), so the tag index alone is the view: no lookup
+      // into samples per tagged sample.
+      q.sql = "SELECT DISTINCT sample_seq AS k, sample_seq AS o FROM (" + tagged + ")";
+      q.params = std::move(params);
+      q.whole_dataset = false;
+      return;
     }
     internal::AddFilter(q, "k IN (" + tagged + ")", std::move(params));
   }
@@ -282,6 +319,7 @@ std::vector<std::string> View::Ids() const {
   ViewQuery q = Compile();
   std::vector<std::string> ids;
   std::lock_guard lock(db_->sqlite().mutex());
+  if (q.whole_dataset) ids.reserve(Count());
   auto st = q.Prepare(db_->sqlite(), "SELECT s.id FROM ", " AS v JOIN samples AS s ON s.seq = v.k ORDER BY v.o");
   while (st.Step()) ids.push_back(st.Text(0));
   return ids;

@@ -37,10 +37,11 @@ void AddSlice(ViewQuery& q, std::optional<size_t> limit, size_t offset) {
   q.whole_dataset = false;
 }
 
-void ReplaceByKeys(ViewQuery& q, std::span<const int64_t> keys, std::shared_ptr<const RowExtras> extras) {
+void ReplaceByKeys(ViewQuery& q, std::span<const int64_t> keys, std::shared_ptr<const RowExtras> extras,
+                   bool input_unchanged) {
   std::string list = "SELECT j.value AS k, j.key AS o FROM json_each(?) AS j";
   std::vector<SqlParam> params = {JsonArray(keys)};
-  if (!q.whole_dataset) {
+  if (!q.whole_dataset && !input_unchanged) {
     // Keys of deleted samples are dropped by the final join with samples;
     // this keeps only the rows the input view still has.
     list += " WHERE j.value IN (SELECT k FROM (" + q.sql + "))";

@@ -52,7 +52,10 @@ void AddFilter(ViewQuery& q, const std::string& condition, std::vector<SqlParam>
 void AddSlice(ViewQuery& q, std::optional<size_t> limit, size_t offset);
 // Replaces the rows by `keys` in this order, less those no longer in the
 // input rows (deleted, or changed so that the input no longer has them).
-void ReplaceByKeys(ViewQuery& q, std::span<const int64_t> keys, std::shared_ptr<const RowExtras> extras);
+// With input_unchanged (the keys were drawn from the input rows and nothing
+// was committed since), only deleted samples are checked for.
+void ReplaceByKeys(ViewQuery& q, std::span<const int64_t> keys, std::shared_ptr<const RowExtras> extras,
+                   bool input_unchanged = false);
 
 // (k, o) of every row, in view order.
 struct KeyRow {
