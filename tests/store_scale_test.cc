@@ -249,6 +249,49 @@ TEST(ViewSqlTest, SkipIsRightWithAndWithoutGapsInTheKeys) {
   EXPECT_EQ(ds.view().Skip(298).Ids(), window(298, 4));
 }
 
+// compute_similarity indexes in batches; the int8 quantiser must be fitted
+// to all the rows, not to the first batch (here 1000 rows of a much narrower
+// range than the rest, which a first-batch fit would clamp to one point).
+TEST(Int8Test, TheQuantiserIsFittedToAllRowsNotTheFirstBatch) {
+  TempStore st;
+  Dataset ds = Dataset::Create(st.db, "d");
+  constexpr size_t kN = 4000, kD = 16;
+  std::vector<Sample> samples(kN);
+  for (size_t i = 0; i < kN; ++i) samples[i].filepath = "/x/" + std::to_string(i) + ".jpg";
+  std::vector<std::string> ids = ds.AddSamples(samples);
+  std::mt19937_64 rng(8);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  Matrix m(kN, kD);
+  for (size_t r = 0; r < kN; ++r)
+    for (size_t c = 0; c < kD; ++c) m.row(r)[c] = uniform(rng) * (r < 1000 ? 0.01f : 1.0f);
+  ComputeSimilarityOptions o;
+  o.brain_key = "q";
+  o.backend = "sklearn";
+  o.embeddings = m;
+  o.params["storage"] = "int8";
+  o.params["metric"] = "euclidean";
+  ComputeSimilarity(ds.view(), o);
+  size_t exact = 0;
+  for (size_t t = 0; t < 40; ++t) {
+    size_t qrow = 1000 + t * 70;
+    std::vector<std::pair<double, size_t>> all;
+    for (size_t r = 0; r < kN; ++r) {
+      double d2 = 0;
+      for (size_t c = 0; c < kD; ++c) d2 += std::pow(double(m.row(r)[c]) - m.row(qrow)[c], 2);
+      all.push_back({d2, r});
+    }
+    std::partial_sort(all.begin(), all.begin() + 10, all.end());
+    std::set<std::string> want;
+    for (size_t i = 0; i < 10; ++i) want.insert(ids[all[i].second]);
+    SortBySimilarityOptions so;
+    so.k = 10;
+    so.brain_key = "q";
+    auto got = SortBySimilarity(ds.view(), SimilarityQuery::ByVector({m.row(qrow).begin(), m.row(qrow).end()}), so).Ids();
+    exact += std::set<std::string>(got.begin(), got.end()) == want;
+  }
+  EXPECT_GE(exact, 39u);
+}
+
 TEST(KeysTest, KeysOfDeletedSamplesAreNeverReused) {
   TempStore st;
   Dataset ds = Dataset::Create(st.db, "d");

@@ -106,6 +106,11 @@ class SimilarityBackend {
   // values: an in-memory backend grows its storage once instead of doubling
   // (and copying) as rows arrive.
   virtual void Reserve(size_t items, size_t dim) {}
+  // A hint before those Upsert calls: every row they will add (read only
+  // during the call). A backend that fits something to the data (sklearn's
+  // int8 quantiser) fits it to a sample of all of them rather than to the
+  // first batch.
+  virtual void PrepareForRows(MatrixView rows) {}
   // Inserts or replaces items, atomically. REQUIRES: vectors.rows() ==
   // item_ids.size() == sample_ids.size() == keys.item.size() ==
   // keys.sample.size(), vectors finite, dimension equal to the index's (once

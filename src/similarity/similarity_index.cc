@@ -91,6 +91,7 @@ void SimilarityIndex::AddToIndex(MatrixView embeddings, const std::vector<std::s
   std::vector<int64_t> item_keys = is_patch_index() ? internal::LabelKeysOfIds(root_, label_ids) : sample_keys;
   size_t batch = std::max<size_t>(1, options.batch_size);
   backend_->Reserve(rows.size(), embeddings.cols());
+  backend_->PrepareForRows(embeddings);
   internal::Transaction txn(root_.database()->sqlite());
   size_t start = 0;
   try {
