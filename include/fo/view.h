@@ -7,10 +7,12 @@
 #define FO_VIEW_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fo/sample.h"
@@ -60,6 +62,9 @@ class View {
   // --- Answers (read the store) ---
   size_t Count() const;
   std::vector<std::string> Ids() const;
+  // Calls fn with each sample id in view order, straight from the store
+  // (no string kept): for callers that convert a million ids anyway.
+  void ForEachId(const std::function<void(std::string_view)>& fn) const;
   // Throws kNotFound if the view is empty.
   Sample First() const;
   Sample Last() const;

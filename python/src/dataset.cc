@@ -103,14 +103,18 @@ void AddViewMethods(py::class_<T>& cls, GetView get) {
           }
           return out;
         }
-        if (field == "id" || field == "_id") {  // a million ids: straight to str, no Value step
-          std::vector<std::string> ids;
-          {
-            py::gil_scoped_release r;
-            ids = v.Ids();
-          }
-          py::list out(ids.size());
-          for (size_t i = 0; i < ids.size(); ++i) out[i] = py::str(ids[i]);
+        if (field == "id" || field == "_id") {
+          // A million ids: each goes from SQLite's row straight to a Python
+          // str (the GIL is held; no C++ string is kept in between).
+          py::list out;
+          v.ForEachId([&](std::string_view id) {
+            PyObject* s = PyUnicode_FromStringAndSize(id.data(), static_cast<Py_ssize_t>(id.size()));
+            if (s == nullptr || PyList_Append(out.ptr(), s) != 0) {
+              Py_XDECREF(s);
+              throw py::error_already_set();
+            }
+            Py_DECREF(s);
+          });
           return out;
         }
         std::vector<Value> values;

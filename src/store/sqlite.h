@@ -50,6 +50,8 @@ class Statement {
   int64_t Int(int col) const;
   double Double(int col) const;
   std::string Text(int col) const;
+  // Valid until the next Step, Reset or column read of the statement.
+  std::string_view TextView(int col) const;
   std::span<const uint8_t> Blob(int col) const;
 
  private:

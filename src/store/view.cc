@@ -316,13 +316,16 @@ size_t View::Count() const {
 }
 
 std::vector<std::string> View::Ids() const {
-  ViewQuery q = Compile();
   std::vector<std::string> ids;
-  std::lock_guard lock(db_->sqlite().mutex());
-  if (q.whole_dataset) ids.reserve(Count());
-  auto st = q.Prepare(db_->sqlite(), "SELECT s.id FROM ", " AS v JOIN samples AS s ON s.seq = v.k ORDER BY v.o");
-  while (st.Step()) ids.push_back(st.Text(0));
+  ForEachId([&](std::string_view id) { ids.emplace_back(id); });
   return ids;
+}
+
+void View::ForEachId(const std::function<void(std::string_view)>& fn) const {
+  ViewQuery q = Compile();
+  std::lock_guard lock(db_->sqlite().mutex());
+  auto st = q.Prepare(db_->sqlite(), "SELECT s.id FROM ", " AS v JOIN samples AS s ON s.seq = v.k ORDER BY v.o");
+  while (st.Step()) fn(st.TextView(0));
 }
 
 std::vector<Sample> View::Page(size_t offset, size_t n) const {
