@@ -62,20 +62,9 @@ import sys
 import tempfile
 import time
 
+from bench_machine import cpu_model, load_average
+
 ADD_KINDS = ["float32", "float64", "float32-fortran"]
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def memory_kb():

@@ -71,6 +71,8 @@ import sys
 import threading
 import time
 
+from bench_machine import cpu_model, mem_total_gib, load_average
+
 import numpy as np
 
 DATASET = "scale"
@@ -159,27 +161,6 @@ def cli_sort_command(fo_cli, query_npy, k):
 # --------------------------------------------------------------------------
 # Machine, memory, timing helpers
 # --------------------------------------------------------------------------
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
-def mem_total_gib():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 2**20
-    return 0.0
-
-
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def status_kb(pid="self"):

@@ -51,8 +51,7 @@ std::vector<std::string> Nearest(const Matrix& base, const std::vector<std::stri
 class ClipWorkflowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("FIFTYONE_BRAIN_CONFIG_PATH", dir_.File("brain_config.json").c_str(), 1);
-    unsetenv("FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND");
+    testing::IsolateBrainConfig(dir_);
     std::vector<std::string> skipped;
     std::vector<Sample> samples = ScanImageDirectory(Clip("images"), &skipped);
     ASSERT_EQ(samples.size(), 7u);

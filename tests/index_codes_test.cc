@@ -65,8 +65,7 @@ struct Case {
 class IndexCodesTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    setenv("FIFTYONE_BRAIN_CONFIG_PATH", dir.File("brain_config.json").c_str(), 1);
-    unsetenv("FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND");
+    testing::IsolateBrainConfig(dir);
     ds.emplace(Dataset::Create(st.db, "ds"));
     ids = ds->AddSamples(NewSamples(kRows, 0));
     data = Clustered(kRows, kDim, 1);

@@ -61,8 +61,7 @@ std::vector<std::string> GenerationDirs(const std::string& db_path) {
 class IndexFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("FIFTYONE_BRAIN_CONFIG_PATH", dir.File("brain_config.json").c_str(), 1);
-    unsetenv("FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND");
+    testing::IsolateBrainConfig(dir);
   }
 
   Dataset MakeDataset(size_t n) {

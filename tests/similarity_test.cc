@@ -43,8 +43,7 @@ std::vector<size_t> BruteForce(const Matrix& base, std::span<const float> q, con
 class SimilarityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("FIFTYONE_BRAIN_CONFIG_PATH", dir.File("brain_config.json").c_str(), 1);
-    unsetenv("FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND");
+    testing::IsolateBrainConfig(dir);
     unsetenv("FIFTYONE_BRAIN_SIMILARITY_SKLEARN_METRIC");
   }
 

@@ -56,6 +56,11 @@ void WriteFile(const std::string& path, const std::string& data) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
+void IsolateBrainConfig(const TempDir& dir) {
+  setenv("FIFTYONE_BRAIN_CONFIG_PATH", dir.File("brain_config.json").c_str(), 1);
+  unsetenv("FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND");
+}
+
 CommandResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   TempDir dir;
   std::string out_path = dir.File("out"), err_path = dir.File("err");

@@ -34,6 +34,11 @@ struct TempStore {
   std::shared_ptr<Database> db = Database::Open(dir.File("fo.db"));
 };
 
+// Points the brain config at `dir`/brain_config.json (absent unless a test
+// writes it) and clears the default-backend variable, so that a developer's
+// own ~/.fiftyone/brain_config.json or environment cannot change a test.
+void IsolateBrainConfig(const TempDir& dir);
+
 // ../shared beside the repository root.
 std::string SharedDir();
 std::string SourceDir();

@@ -1,13 +1,15 @@
-// The sort_by_similarity view stage: loads the run (through the process's
-// IndexCache), restricts it to the stage's input view, queries, and turns hits into rows (one per sample; a
-// patch index groups its matched patches under their sample, ordered by the
-// best patch). dist_field is written as FiftyOne does, when the view is
-// evaluated.
+// The sort_by_similarity view stage, which this layer adds to views with
+// fo::SortBySimilarity (the store never calls up into it), and
+// fo::FindSimilar, the one query path: the stage, the CLI and the App all
+// get their ranked hits from it, through the process's IndexCache. The stage
+// turns hits into rows (one per sample; a patch index groups its matched
+// patches under their sample, ordered by the best patch) and writes
+// dist_field as FiftyOne does, when the view is first evaluated.
 //
-// The query runs once, on the first evaluation (View::SortBySimilarity's
-// callers evaluate at once); later evaluations reuse its rows, less the
-// samples no longer in the input. So counting or iterating the view costs no
-// new search, and the view stays usable after its run or index is deleted.
+// The query runs once, on the first evaluation; later evaluations reuse its
+// ranking, less the samples no longer in the input. So counting or
+// iterating the view costs no new search, and the view stays usable after
+// its run or index is deleted.
 #include <mutex>
 #include <optional>
 #include <unordered_map>

@@ -126,11 +126,11 @@ class SklearnBackend : public SimilarityBackend {
  public:
   explicit SklearnBackend(const BackendContext& ctx)
       : db_(ctx.db), run_id_(ctx.run_id), metric_(ParseMetric(ctx.metric)), patches_(ctx.patches),
-        storage_(ParseStorage(ctx.params)) {
-    // Files of runs deleted or generations replaced since are removed when
-    // a run is opened or created: the store itself knows nothing of them.
-    internal::CollectIndexGarbage(*db_);
-  }
+        storage_(ParseStorage(ctx.params)) {}
+  // Files of runs deleted or generations replaced are collected when the
+  // store is opened (index_records.cc registers the hook) and after
+  // Cleanup(), not per backend object: the index cache creates one after
+  // every commit.
 
   BackendCapabilities capabilities() const override { return Capabilities(); }
   static BackendCapabilities Capabilities() { return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}, true}; }
