@@ -176,6 +176,48 @@ TEST(DatasetTest, BadSamplesAddNothing) {
   EXPECT_EQ(ds.Fields().size(), 4u);  // built-ins only: nothing half-declared
 }
 
+// AddSampleBatches writes every batch in one transaction: a failure in a
+// later batch (the producer's, or a bad sample) leaves none of them.
+TEST(DatasetTest, SampleBatchesAreOneTransaction) {
+  TempStore st;
+  Dataset ds = Dataset::Create(st.db, "d");
+  auto batches_of = [](std::vector<std::vector<Sample>> batches, bool fail_at_end) {
+    return [batches = std::move(batches), fail_at_end, next = size_t{0}](std::vector<Sample>& out) mutable {
+      EXPECT_TRUE(out.empty());
+      if (next == batches.size()) {
+        if (fail_at_end) throw std::runtime_error("producer failed");
+        return false;
+      }
+      out = batches[next++];
+      return true;
+    };
+  };
+  std::vector<Sample> a = MakeSamples(3), b = MakeSamples(2);
+  std::vector<std::string> ids = ds.AddSampleBatches(batches_of({a, {}, b}, false), 5);
+  ASSERT_EQ(ids.size(), 5u);
+  EXPECT_EQ(ds.Ids(), ids);
+  std::vector<std::string> expected_paths;
+  for (const auto& s : a) expected_paths.push_back(s.filepath);
+  for (const auto& s : b) expected_paths.push_back(s.filepath);
+  std::vector<std::string> paths;
+  for (const Value& v : ds.Values("filepath")) paths.push_back(v.as<std::string>());
+  EXPECT_EQ(paths, expected_paths);
+
+  EXPECT_THROW(ds.AddSampleBatches(batches_of({MakeSamples(4)}, true)), std::runtime_error);
+  EXPECT_EQ(ds.Count(), 5u);
+  // The same id given in two batches is a duplicate, as within one.
+  std::vector<Sample> first = MakeSamples(1), second = MakeSamples(1);
+  first[0].id = second[0].id = NewObjectId();
+  try {
+    ds.AddSampleBatches(batches_of({first, second}, false));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("duplicate sample id"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ds.Count(), 5u);
+  EXPECT_EQ(ds.Ids(), ids);
+}
+
 TEST(DatasetTest, DeleteSamplesIsAllOrNothing) {
   TempStore st;
   Dataset ds = Dataset::Create(st.db, "d");

@@ -6,6 +6,7 @@
 #define FO_DATASET_H_
 
 #include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,15 @@ class Dataset {
   // non-finite vector or a value whose type conflicts with the field's.
   std::vector<std::string> AddSamples(std::vector<Sample> samples);
   std::string AddSample(Sample sample);
+  // The same for samples produced while they are written (the Python
+  // binding converts the next batch on one core while this one is inserted
+  // on the other): `next_batch` fills the empty vector it is given and
+  // returns false when there are no more samples. All batches go into one
+  // transaction; an exception from `next_batch` rolls everything back.
+  // `expected_count` (0 = unknown) sizes the progress bar drawn on a
+  // terminal.
+  std::vector<std::string> AddSampleBatches(const std::function<bool(std::vector<Sample>&)>& next_batch,
+                                            size_t expected_count = 0);
   // Deletes these samples and their labels. Throws kNotFound (nothing
   // deleted) if any id is not a sample of this dataset.
   void DeleteSamples(const std::vector<std::string>& ids);

@@ -1,6 +1,8 @@
 // Bindings of samples, labels, datasets and views.
+#include <future>
 #include <random>
 
+#include "batch_pipe.h"
 #include "common.h"
 #include "fo/brain.h"
 #include "fo/dataset.h"
@@ -13,6 +15,60 @@ namespace fo::py_bind {
 void AddBrainMethods(py::class_<Dataset>& cls);
 
 namespace {
+
+// Converts the fo.Sample objects to C++ samples batch by batch on this
+// thread (which holds the GIL) while a second thread writes the previous
+// batch in the store's one transaction; then gives each object its id.
+std::vector<std::string> AddSamples(Dataset& d, py::iterable samples) {
+  constexpr size_t kBatch = 4096;
+  const size_t expected = py::hasattr(samples, "__len__") ? py::len(samples) : 0;
+  BatchPipe<std::vector<Sample>> pipe(/*capacity=*/2);
+  std::future<std::vector<std::string>> writer = std::async(std::launch::async, [&] {
+    struct Stop {
+      BatchPipe<std::vector<Sample>>& pipe;
+      ~Stop() { pipe.StopConsuming(); }
+    } stop{pipe};
+    return d.AddSampleBatches([&](std::vector<Sample>& batch) { return pipe.Pop(batch); }, expected);
+  });
+  std::vector<py::object> objects;
+  objects.reserve(expected);
+  try {
+    std::vector<Sample> batch;
+    auto send = [&] {
+      bool accepted;
+      {
+        py::gil_scoped_release r;
+        accepted = pipe.Push(std::move(batch));
+      }
+      batch.clear();
+      batch.reserve(kBatch);
+      return accepted;
+    };
+    batch.reserve(kBatch);
+    for (py::handle h : samples) {
+      if (!py::isinstance<Sample>(h))
+        throw py::type_error("add_samples takes fo.Sample objects; item " + std::to_string(objects.size()) + " is a " +
+                             py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>());
+      objects.push_back(py::reinterpret_borrow<py::object>(h));
+      batch.push_back(h.cast<const Sample&>());
+      if (batch.size() == kBatch && !send()) break;  // the writer failed: writer.get() raises its error
+    }
+    if (!batch.empty()) send();
+    pipe.Close();
+  } catch (...) {
+    pipe.Abort();
+    py::gil_scoped_release r;
+    writer.wait();
+    throw;
+  }
+  std::vector<std::string> ids;
+  {
+    py::gil_scoped_release r;
+    ids = writer.get();
+  }
+  for (size_t i = 0; i < objects.size(); ++i) objects[i].cast<Sample&>().id = ids[i];
+  return ids;
+}
 
 py::object OptionalId(const std::string& id) { return id.empty() ? py::object(py::none()) : py::object(py::str(id)); }
 
@@ -255,21 +311,7 @@ void BindDataset(py::module_& m) {
   AddViewMethods(ds, [](const Dataset& d) { return d.view(); });
   ds.def_property_readonly("name", &Dataset::name)
       .def("view", &Dataset::view)
-      .def("add_samples", [](Dataset& d, py::iterable samples) {
-        std::vector<py::object> objs;
-        std::vector<Sample> copies;
-        for (auto s : samples) {
-          objs.push_back(py::reinterpret_borrow<py::object>(s));
-          copies.push_back(s.cast<Sample>());
-        }
-        std::vector<std::string> ids;
-        {
-          py::gil_scoped_release r;
-          ids = d.AddSamples(std::move(copies));
-        }
-        for (size_t i = 0; i < objs.size(); ++i) objs[i].cast<Sample&>().id = ids[i];
-        return ids;
-      }, py::arg("samples"))
+      .def("add_samples", &AddSamples, py::arg("samples"))
       .def("add_sample", [](Dataset& d, Sample& s) {
         Sample copy = s;
         std::string id = d.AddSample(std::move(copy));

@@ -5,10 +5,12 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "fo/database.h"
 #include "fo/error.h"
 #include "fo/object_id.h"
+#include "core/progress.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
 
@@ -41,18 +43,30 @@ void CheckFiniteVector(const Value& v, const std::string& where) {
     if (!std::isfinite(x)) throw InvalidArgument(where + " contains NaN or Inf; embeddings must be finite");
 }
 
-// Assigns missing ids and checks everything that can be checked before
-// writing, so that a bad sample is reported before anything is written.
-void PrepareSamples(std::vector<Sample>& samples) {
-  std::set<std::string> seen;
-  auto check_id = [&](std::string& id, const char* what) {
-    if (id.empty()) id = NewObjectId();
+// Checks that sample and label ids are unique across all the batches of one
+// add. Only ids the caller gave are remembered: NewObjectId never repeats in
+// a process (a counter), and the store's UNIQUE index catches the rest.
+class IdChecker {
+ public:
+  void Check(std::string& id, const char* what) {
+    if (id.empty()) {
+      id = NewObjectId();
+      return;
+    }
     if (!IsObjectId(id)) throw InvalidArgument(std::string(what) + " id '" + id + "' is not a 24-hex ObjectId");
     for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!seen.insert(id).second) throw InvalidArgument(std::string("duplicate ") + what + " id '" + id + "' in the samples added");
-  };
+    if (!given_.insert(id).second) throw InvalidArgument(std::string("duplicate ") + what + " id '" + id + "' in the samples added");
+  }
+
+ private:
+  std::unordered_set<std::string> given_;
+};
+
+// Assigns missing ids and checks everything that can be checked before
+// writing, so that a bad sample is reported before its batch is written.
+void PrepareSamples(std::vector<Sample>& samples, IdChecker& ids) {
   for (auto& s : samples) {
-    check_id(s.id, "sample");
+    ids.Check(s.id, "sample");
     if (s.filepath.empty()) throw InvalidArgument("sample " + s.id + " has no filepath");
     for (const auto& [name, v] : s.fields) {
       if (IsBuiltinField(name)) throw InvalidArgument("'" + name + "' is a built-in field; it cannot be a user field");
@@ -62,7 +76,7 @@ void PrepareSamples(std::vector<Sample>& samples) {
     for (auto& [field, dets] : s.label_fields) {
       if (IsBuiltinField(field)) throw InvalidArgument("'" + field + "' is a built-in field; it cannot hold detections");
       for (auto& d : dets.detections) {
-        check_id(d.id, "label");
+        ids.Check(d.id, "label");
         for (double b : d.bounding_box)
           if (!(b >= 0.0 && b <= 1.0))
             throw InvalidArgument("detection " + d.id + " of sample " + s.id +
@@ -73,22 +87,31 @@ void PrepareSamples(std::vector<Sample>& samples) {
   }
 }
 
-// Declares every (field, type) pair the samples use, each once, in the
-// order first seen (so a conflict is reported as it would be sample by sample).
-void DeclareSampleFields(Sqlite& db, int64_t dataset_id, const std::vector<Sample>& samples) {
-  std::set<std::pair<std::string, std::string>> declared;
-  auto declare = [&](const std::string& name, const std::string& type) {
-    if (declared.emplace(name, type).second) internal::DeclareField(db, dataset_id, name, type);
-  };
-  for (const auto& s : samples) {
-    for (const auto& [name, v] : s.fields) declare(name, internal::FieldTypeOf(v));
-    for (const auto& [field, dets] : s.label_fields) {
-      declare(field, "detections");
-      for (const auto& d : dets.detections)
-        for (const auto& [attr, v] : d.attributes) declare(field + ".detections." + attr, internal::FieldTypeOf(v));
+// Declares every (field, type) pair the samples use, each once per add.
+class FieldDeclarer {
+ public:
+  FieldDeclarer(Sqlite& db, int64_t dataset_id) : db_(db), dataset_id_(dataset_id) {}
+
+  void Declare(const std::vector<Sample>& samples) {
+    for (const auto& s : samples) {
+      for (const auto& [name, v] : s.fields) Declare(name, internal::FieldTypeOf(v));
+      for (const auto& [field, dets] : s.label_fields) {
+        Declare(field, "detections");
+        for (const auto& d : dets.detections)
+          for (const auto& [attr, v] : d.attributes) Declare(field + ".detections." + attr, internal::FieldTypeOf(v));
+      }
     }
   }
-}
+
+ private:
+  void Declare(const std::string& name, const std::string& type) {
+    if (declared_.emplace(name, type).second) internal::DeclareField(db_, dataset_id_, name, type);
+  }
+
+  Sqlite& db_;
+  int64_t dataset_id_;
+  std::set<std::pair<std::string, std::string>> declared_;
+};
 
 }  // namespace
 
@@ -146,26 +169,48 @@ void Dataset::Rename(const std::string& new_name) {
 }
 
 std::vector<std::string> Dataset::AddSamples(std::vector<Sample> samples) {
-  PrepareSamples(samples);
+  bool given = false;
+  const size_t count = samples.size();
+  return AddSampleBatches(
+      [&](std::vector<Sample>& batch) {
+        if (given) return false;
+        batch = std::move(samples);
+        return given = true;
+      },
+      count);
+}
+
+std::vector<std::string> Dataset::AddSampleBatches(const std::function<bool(std::vector<Sample>&)>& next_batch,
+                                                   size_t expected_count) {
   Sqlite& s = db_->sqlite();
   Transaction txn(s);
+  IdChecker id_checker;
+  FieldDeclarer fields(s, id_);
+  internal::SampleWriter writer(s, id_);
+  internal::ProgressBar progress("samples", expected_count, expected_count > 0 && internal::StderrIsTerminal());
   std::vector<std::string> ids;
-  ids.reserve(samples.size());
-  try {
-    DeclareSampleFields(s, id_, samples);
-    internal::SampleWriter writer(s, id_);
-    for (const auto& sample : samples) {
-      writer.Insert(sample);
-      ids.push_back(sample.id);
+  ids.reserve(expected_count);
+  std::vector<Sample> batch;
+  while (next_batch(batch)) {
+    PrepareSamples(batch, id_checker);
+    fields.Declare(batch);
+    for (Sample& sample : batch) {
+      try {
+        writer.Insert(sample);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kInvalidArgument && std::string(e.what()).find("UNIQUE") != std::string::npos)
+          throw InvalidArgument("sample " + sample.id +
+                                " (or one of its labels) has an id that already exists in the store; ids must be unique");
+        throw;
+      }
+      ids.push_back(std::move(sample.id));
     }
-    writer.Finish();
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::kInvalidArgument && std::string(e.what()).find("UNIQUE") != std::string::npos)
-      throw InvalidArgument("sample " + samples[ids.size()].id +
-                            " (or one of its labels) has an id that already exists in the store; ids must be unique");
-    throw;
+    progress.Add(batch.size());
+    batch.clear();
   }
+  writer.Finish();
   txn.Commit();
+  progress.Finish();
   return ids;
 }
 

@@ -178,12 +178,12 @@ int64_t SampleWriter::Insert(const Sample& s) {
   const int64_t seq = next_sample_++;
   // Most samples of a large ingest have no tags or fields: skip the JSON
   // encoder for them (it is a tenth of the insert's cost).
-  sample_.Bind(1, seq).Bind(2, dataset_id_).Bind(3, s.id).Bind(4, s.filepath);
+  sample_.Bind(1, seq).Bind(2, dataset_id_).BindUnowned(3, s.id).BindUnowned(4, s.filepath);
   sample_.Bind(5, s.tags.empty() ? std::string("[]") : json(s.tags).dump());
   sample_.Bind(6, s.width).Bind(7, s.height);
   sample_.Bind(8, s.fields.empty() ? std::string("{}") : ScalarFieldsJson(s.fields).dump());
   sample_.Run();
-  for (const auto& t : s.tags) tag_.Bind(1, dataset_id_).Bind(2, t).Bind(3, seq).Run();
+  for (const auto& t : s.tags) tag_.Bind(1, dataset_id_).BindUnowned(2, t).Bind(3, seq).Run();
   for (const auto& [name, v] : s.fields) {
     if (!v.is_vector()) continue;
     const auto& vec = v.as<FloatVector>();

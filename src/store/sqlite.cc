@@ -45,6 +45,10 @@ Statement& Statement::Bind(int i, std::string_view v) {
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Statement& Statement::BindUnowned(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  return *this;
+}
 Statement& Statement::BindBlob(int i, const void* data, size_t bytes) {
   sqlite3_bind_blob64(stmt_, i, data, bytes, SQLITE_TRANSIENT);
   return *this;

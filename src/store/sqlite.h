@@ -33,6 +33,9 @@ class Statement {
   Statement& Bind(int i, std::string_view v);
   Statement& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Statement& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  // Binds text without SQLite's copy: `v` must stay alive and unchanged
+  // until the statement is next reset (bulk inserts that bind and run).
+  Statement& BindUnowned(int i, std::string_view v);
   Statement& BindBlob(int i, const void* data, size_t bytes);
   Statement& BindNull(int i);
   template <typename T>
