@@ -9,12 +9,15 @@ python3-setuptools and python3-wheel are used instead). scikit-build is not
 packaged by Debian 12, so a small build_ext runs CMake itself:
 
     cmake -S <repo> -B <build dir> -DCMAKE_BUILD_TYPE=Release -DFO_BUILD_PYTHON=ON
-          -DFO_BUILD_TESTS=OFF -DFO_BUILD_BENCH=OFF -DPython3_EXECUTABLE=<this interpreter>
-    cmake --build <build dir> --target _fo --parallel <N>
+          -DFO_BUILD_TESTS=OFF -DFO_BUILD_BENCH=OFF -DFO_PYTHON_WHEEL=ON
+          -DPython3_EXECUTABLE=<this interpreter>
+    cmake --build <build dir> --target _fo fo_torch --parallel <N>
 
-and copies <build dir>/python/fo/_fo<EXT_SUFFIX> into the wheel. _fo links
-fo_lib statically and only system libraries dynamically (no RPATH), so the
-installed module does not depend on the build tree.
+and copies <build dir>/python/fo/{_fo<EXT_SUFFIX>, libfo.so, libfo_torch.so}
+into the wheel. With FO_PYTHON_WHEEL the three are built side by side and
+_fo and the torch plugin find libfo.so through RUNPATH $ORIGIN, so the
+installed module does not depend on the build tree. libtorch is loaded only
+when a TorchScript model is first used (libfo_torch.so, dlopen'ed).
 
 Environment:
   FO_PIP_BUILD_DIR            where the CMake build directories go (default <repo>/build-pip).
@@ -79,9 +82,14 @@ def locked(directory):
 
 
 class CMakeExtension(Extension):
-    def __init__(self, name, target):
+    """`target` is the module's CMake target; `libraries_beside` maps the CMake
+    targets of the shared libraries it loads from its own directory to their
+    file names."""
+
+    def __init__(self, name, target, libraries_beside=None):
         super().__init__(name, sources=[])
         self.target = target
+        self.libraries_beside = dict(libraries_beside or {})
 
 
 class CMakeBuild(build_ext):
@@ -95,10 +103,10 @@ class CMakeBuild(build_ext):
         configure = [
             "cmake", "-S", str(ROOT), "-B", str(out),
             "-DCMAKE_BUILD_TYPE=Release",
-            "-DFO_BUILD_PYTHON=ON", "-DFO_BUILD_TESTS=OFF", "-DFO_BUILD_BENCH=OFF",
+            "-DFO_BUILD_PYTHON=ON", "-DFO_BUILD_TESTS=OFF", "-DFO_BUILD_BENCH=OFF", "-DFO_PYTHON_WHEEL=ON",
             "-DPython3_EXECUTABLE=" + interpreter(),
         ] + shlex.split(os.environ.get("CMAKE_ARGS", ""))
-        build = ["cmake", "--build", str(out), "--target", ext.target, "--parallel", jobs]
+        build = ["cmake", "--build", str(out), "--target", ext.target, *ext.libraries_beside, "--parallel", jobs]
         with locked(out):
             for cmd in (configure, build):
                 print("fo: " + shlex.join(cmd), flush=True)
@@ -110,6 +118,11 @@ class CMakeBuild(build_ext):
             dest = Path(self.get_ext_fullpath(ext.name))
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(built, dest)
+            for file_name in ext.libraries_beside.values():
+                lib = built.parent / file_name
+                if not lib.is_file():
+                    raise RuntimeError("CMake did not produce %s" % lib)
+                shutil.copyfile(lib, dest.parent / lib.name)
 
 
 # setuptools' own scratch space (build/lib..., bdist..., egg-info) goes next to
@@ -120,7 +133,8 @@ setup(
     version=project_version(),
     packages=find_packages(where="python", include=["fo", "fo.*"]),
     package_dir={"": "python"},
-    ext_modules=[CMakeExtension("fo._fo", target="_fo")],
+    ext_modules=[CMakeExtension("fo._fo", target="_fo",
+                                libraries_beside={"fo_lib": "libfo.so", "fo_torch": "libfo_torch.so"})],
     cmdclass={"build_ext": CMakeBuild},
     options={
         "build": {"build_base": str(_scratch)},

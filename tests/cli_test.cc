@@ -358,6 +358,42 @@ TEST_F(CliTest, EmbeddingsFieldNoEmbeddingsAndDefaultModel) {
   EXPECT_EQ(RunJson({"brain", "list", "d", "--json"}), json({"empty", "field", "model"}));
 }
 
+// libtorch takes most of a second to load, so only a command that runs a
+// TorchScript model loads it (through the plugin libfo_torch.so); the
+// dynamic loader's trace (LD_DEBUG=files, on stderr) shows what each loaded.
+TEST_F(CliTest, OnlyTorchScriptModelsLoadLibtorch) {
+  std::vector<std::string> ids;
+  IndexedDataset(6, &ids);
+  auto loaded = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> env = Env();
+    env.push_back("LD_DEBUG=files");
+    CommandResult r = RunCli(args, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+    return r.err;
+  };
+  std::string sort = loaded({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--query", ids[0], "--json"});
+  EXPECT_NE(sort.find("libfo.so"), std::string::npos) << "the trace should list what was loaded";
+  EXPECT_EQ(sort.find("libtorch"), std::string::npos);
+  EXPECT_EQ(sort.find("libfo_torch.so"), std::string::npos);
+
+  const std::string clip = testing::SharedDir() + "/clip/";
+  std::string model = loaded({"brain", "compute-similarity", "d", "--brain-key", "clip", "--model",
+                              clip + "tiny_clip_vit.pt", "--model-kwarg",
+                              "tokenizer_path=" + clip + "bpe_simple_vocab_16e6.txt.gz"});
+  EXPECT_NE(model.find("libfo_torch.so"), std::string::npos);
+  EXPECT_NE(model.find("libtorch_cpu.so"), std::string::npos);
+
+  // Without the plugin: one line that names the file and the fix.
+  std::vector<std::string> env = Env();
+  env.push_back("FO_TORCH_PLUGIN=" + dir_.File("nowhere/libfo_torch.so"));
+  CommandResult missing = RunCli({"brain", "compute-similarity", "d", "--brain-key", "clip2", "--model",
+                                  clip + "tiny_clip_vit.pt"}, env);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
+  EXPECT_NE(missing.err.find(dir_.File("nowhere/libfo_torch.so")), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("set FO_TORCH_PLUGIN"), std::string::npos) << missing.err;
+}
+
 TEST_F(CliTest, PatchIndexRanksLabels) {
   std::vector<std::string> label_ids, owners;
   {

@@ -43,9 +43,20 @@ for f in (fo.__file__, fo._fo.__file__):
     assert not os.path.realpath(f).startswith(repo), f
 assert importlib.metadata.version("fo") == fo.__version__, (importlib.metadata.version("fo"), fo.__version__)
 
-# No run-time path into the build tree (RPATH/RUNPATH).
-dyn = subprocess.run(["readelf", "-d", fo._fo.__file__], check=True, capture_output=True, text=True).stdout
-assert "RPATH" not in dyn and "RUNPATH" not in dyn, dyn
+# No run-time path into the build tree: _fo and the torch plugin find
+# libfo.so beside them ($ORIGIN) and nowhere else.
+package = os.path.dirname(fo._fo.__file__)
+for f in (fo._fo.__file__, os.path.join(package, "libfo.so"), os.path.join(package, "libfo_torch.so")):
+    dyn = subprocess.run(["readelf", "-d", f], check=True, capture_output=True, text=True).stdout
+    paths = [line.split("[", 1)[1].rstrip("]") for line in dyn.splitlines() if "(RPATH)" in line or "(RUNPATH)" in line]
+    assert all(p == "$ORIGIN" for p in paths), (f, paths)
+
+def loaded(name):
+    with open("/proc/self/maps") as maps:
+        return name in maps.read()
+
+# libtorch is loaded only when a TorchScript model runs.
+assert not loaded("libtorch_cpu"), "import fo loaded libtorch"
 
 ds = foz.load_zoo_dataset("shapes", max_samples=20, dataset_name="install-test",
                           dataset_dir=os.path.join(os.environ["HOME"], "shapes"))
@@ -55,5 +66,13 @@ query = ds.first().id
 ids = ds.sort_by_similarity(query, k=5, brain_key="img_sim").values("id")
 assert len(ids) == 5 and ids[0] == query, ids
 assert fo.load_dataset("install-test").list_brain_runs() == ["img_sim"]
+assert not loaded("libtorch_cpu"), "a run without a TorchScript model loaded libtorch"
+
+# The installed torch plugin runs a TorchScript model (a tiny CLIP archive).
+clip = os.path.join(repo, os.pardir, "shared", "clip")
+model = fo.zoo.load_zoo_model(os.path.join(clip, "tiny_clip_vit.pt"),
+                              tokenizer_path=os.path.join(clip, "bpe_simple_vocab_16e6.txt.gz"))
+assert model.embed_prompts(["a red square"]).shape[0] == 1
+assert loaded("libfo_torch.so") and loaded("libtorch_cpu")
 print("python_install: ok,", fo.__file__)
 EOF

@@ -1,7 +1,8 @@
 // TorchScriptModel: any TorchScript archive with an image method (and
 // optionally a text method) as an fo::Model, with CLIP's preprocessing and
-// tokenizer by default; and the zoo's CLIP ViT-B/32 built on it. This file
-// and cpu_patch.cc are the only ones that include torch's headers.
+// tokenizer by default. This file and cpu_patch.cc are the only ones that
+// include torch's headers; they make the plugin libfo_torch.so, which fo
+// loads on first use (torch_runtime.h).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -17,6 +18,7 @@
 #include "models/clip_tokenizer.h"
 #include "torchscript/cpu_patch.h"
 #include "torchscript/torch_models.h"
+#include "torchscript/torch_runtime.h"
 #include "torchscript/torchscript_options.h"
 
 namespace fo::internal {
@@ -24,8 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-constexpr const char* kVocabFile = "bpe_simple_vocab_16e6.txt.gz";
 
 // c10::Error messages run to dozens of lines (a TorchScript stack); the
 // first line says what went wrong.
@@ -43,7 +43,7 @@ std::optional<int64_t> IntBuffer(const torch::jit::Module& m, const char* name) 
 // physical core, taking the other half to be SMT siblings. Measured on our
 // 2-vCPU machines (docs/performance.md), 1 thread runs ViT-B/32 about 1.4x
 // faster than 2, for PyTorch and for us alike.
-int DefaultThreads() { return std::max(1, at::intraop_default_num_threads()); }
+int IntraOpDefaultThreads() { return std::max(1, at::intraop_default_num_threads()); }
 
 // at::set_num_threads sets OpenMP's count for the calling thread only, so
 // it is applied on the thread that runs each forward pass.
@@ -55,7 +55,7 @@ class TorchScriptModel : public Model {
  public:
   TorchScriptModel(std::string name, std::string path, TorchScriptOptions options)
       : name_(std::move(name)), path_(std::move(path)), options_(std::move(options)) {
-    threads_ = options_.num_threads.value_or(DefaultThreads());
+    threads_ = options_.num_threads.value_or(IntraOpDefaultThreads());
     UseThreads(threads_);
     LoadModule();
     size_ = options_.image_size.value_or(static_cast<int>(IntBuffer(module_, "input_resolution").value_or(224)));
@@ -180,12 +180,12 @@ class TorchScriptModel : public Model {
   std::string TokenizerPath() const {
     if (!options_.tokenizer_path.empty()) return options_.tokenizer_path;
     std::error_code ec;
-    fs::path beside = fs::path(path_).parent_path() / kVocabFile;
+    fs::path beside = fs::path(path_).parent_path() / kClipVocabFile;
     if (fs::is_regular_file(beside, ec)) return beside.string();
-    fs::path cached = ZooModelPath(kClipVitBase32, kVocabFile);
+    fs::path cached = ZooModelPath(kClipVitBase32, kClipVocabFile);
     if (fs::is_regular_file(cached, ec)) return cached.string();
     throw FailedPrecondition("model '" + name_ + "' has no tokenizer vocabulary: pass model kwarg tokenizer_path=" +
-                             "PATH to CLIP's " + kVocabFile + ", put it beside " + path_ +
+                             "PATH to CLIP's " + kClipVocabFile + ", put it beside " + path_ +
                              ", or run `fo zoo models download " + kClipVitBase32 + "`");
   }
 
@@ -208,51 +208,27 @@ class TorchScriptModel : public Model {
   std::optional<ClipTokenizer> tokenizer_;
 };
 
-// The zoo entry's files and preprocessing, overridden by the user's kwargs.
-std::unique_ptr<Model> LoadZooClip(const json& kwargs) {
-  std::optional<ZooModelInfo> info = FindZooModel(kClipVitBase32);
-  if (!info) throw Internal(std::string("the zoo has no entry for ") + kClipVitBase32);
-  std::vector<fs::path> files = EnsureZooModel(kClipVitBase32);
-  json merged = info->preprocessing.is_object() ? info->preprocessing : json::object();
-  fs::path weights;
-  for (const fs::path& f : files) {
-    if (f.filename() == kVocabFile) merged["tokenizer_path"] = f.string();
-    else weights = f;
+// The plugin's side of the seam: what fo calls through TorchRuntime.
+class LibTorchRuntime : public TorchRuntime {
+ public:
+  std::unique_ptr<Model> LoadModel(const std::string& path, const TorchScriptOptions& options,
+                                   const std::string& name) override {
+    return std::make_unique<TorchScriptModel>(name, path, options);
   }
-  if (kwargs.is_object()) merged.update(kwargs);
-  return LoadTorchScriptModel(weights.string(), merged, kClipVitBase32);
-}
+  int NumThreads() override { return at::get_num_threads(); }
+  int DefaultThreads() override { return IntraOpDefaultThreads(); }
+  std::string Description() override {
+    return "libtorch " TORCH_VERSION ", " + std::to_string(at::get_num_threads()) + " intra-op threads on this thread (" +
+           std::to_string(IntraOpDefaultThreads()) + " by default), " + std::to_string(at::get_num_interop_threads()) +
+           " inter-op threads";
+  }
+};
 
 }  // namespace
-
-bool IsTorchScriptPath(const std::string& name) {
-  std::error_code ec;
-  if (fs::is_regular_file(name, ec)) return true;
-  std::string ext = fs::path(name).extension().string();
-  return ext == ".pt" || ext == ".pth" || ext == ".torchscript";
-}
-
-std::unique_ptr<Model> LoadTorchScriptModel(const std::string& path, const json& kwargs, const std::string& name) {
-  return std::make_unique<TorchScriptModel>(name, path, ParseTorchScriptOptions(kwargs));
-}
-
-void RegisterTorchModels() {
-  ModelInfo info;
-  info.name = kClipVitBase32;
-  info.description = "OpenAI CLIP ViT-B/32 (TorchScript on libtorch, CPU); image and text embeddings";
-  info.dimension = 512;
-  info.supports_prompts = true;
-  RegisterModel(info, LoadZooClip);
-}
-
-int TorchNumThreads() { return at::get_num_threads(); }
-
-int TorchDefaultThreads() { return DefaultThreads(); }
-
-std::string TorchDescription() {
-  return "libtorch " TORCH_VERSION ", " + std::to_string(at::get_num_threads()) + " intra-op threads on this thread (" +
-         std::to_string(DefaultThreads()) + " by default), " + std::to_string(at::get_num_interop_threads()) +
-         " inter-op threads";
-}
-
 }  // namespace fo::internal
+
+// The plugin's one exported entry point (torch_runtime.h, kTorchPluginEntry).
+extern "C" __attribute__((visibility("default"))) fo::internal::TorchRuntime* fo_torch_runtime_v1() {
+  static auto* runtime = new fo::internal::LibTorchRuntime();  // never destroyed: torch outlives static destructors
+  return runtime;
+}
