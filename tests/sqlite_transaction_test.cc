@@ -1,9 +1,11 @@
 // Transaction's BeforeCommit callbacks: what makes the sklearn index files
-// durable once per commit, before the rows that count them (docs/storage.md).
+// durable once per commit, before the rows that count them (docs/storage.md);
+// and a full database as the one disk-full line.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
+#include "fo/error.h"
 #include "store/sqlite.h"
 #include "test_support.h"
 
@@ -67,6 +69,25 @@ TEST_F(BeforeCommitTest, AThrowingCallbackRollsTheTransactionBack) {
     txn.Commit();
   }
   EXPECT_EQ(Count(db), 1);
+}
+
+// SQLITE_FULL (here from max_page_count, as a full disk gives it) is the
+// one disk-full line naming the store, on every path a query can fail on.
+TEST_F(BeforeCommitTest, AFullDatabaseIsTheDiskFullLine) {
+  auto pages = db.Prepare("PRAGMA page_count");
+  pages.Step();
+  db.Exec("PRAGMA max_page_count = " + std::to_string(pages.Int(0)));
+  const std::string line = "the disk holding " + dir.File("t.db") + " is full: free some space and try again";
+  Error e = testing::CaughtError([&] { db.Exec("INSERT INTO t VALUES (zeroblob(100000))"); });
+  EXPECT_EQ(e.code(), ErrorCode::kIOError);
+  EXPECT_EQ(std::string(e.what()), line);
+  e = testing::CaughtError([&] {
+    Transaction txn(db);
+    db.Prepare("INSERT INTO t VALUES (zeroblob(?))").Bind(1, 100000).Run();
+    txn.Commit();
+  });
+  EXPECT_EQ(std::string(e.what()), line);
+  EXPECT_EQ(Count(db), 0);
 }
 
 }  // namespace

@@ -99,6 +99,8 @@ class Sqlite {
 };
 
 // Throws the fo::Error for a SQLite result code; `what` says what was tried.
+// A full disk (SQLITE_FULL, or an I/O error with errno ENOSPC) is
+// DiskFull(<store path>) (core/os_error.h), whatever was tried.
 [[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what);
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back if Commit() is not reached. Nested
