@@ -1,9 +1,12 @@
 // Transaction's BeforeCommit callbacks: what makes the sklearn index files
 // durable once per commit, before the rows that count them (docs/storage.md);
-// and a full database as the one disk-full line.
+// its AfterRollback callbacks, which remove the files of a write that never
+// committed; and a full database as the one disk-full line.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "fo/error.h"
 #include "store/sqlite.h"
@@ -69,6 +72,52 @@ TEST_F(BeforeCommitTest, AThrowingCallbackRollsTheTransactionBack) {
     txn.Commit();
   }
   EXPECT_EQ(Count(db), 1);
+}
+
+using AfterRollbackTest = BeforeCommitTest;
+
+TEST_F(AfterRollbackTest, RunsWhenTheOutermostTransactionRollsBackOnly) {
+  std::vector<std::string> runs;
+  {
+    Transaction outer(db);
+    {
+      Transaction inner(db);
+      db.AfterRollback([&] { runs.push_back("first"); });
+      // A savepoint rolled back: the outer transaction may still commit.
+    }
+    EXPECT_TRUE(runs.empty());
+    db.AfterRollback([&] {
+      runs.push_back("second");
+      throw std::runtime_error("ignored");
+    });
+    db.AfterRollback([&] { runs.push_back("third"); });
+  }
+  EXPECT_EQ(runs, (std::vector<std::string>{"first", "second", "third"}));
+  runs.clear();
+  {
+    Transaction txn(db);
+    db.AfterRollback([&] { runs.push_back("committed"); });
+    txn.Commit();
+  }
+  {
+    Transaction txn(db);
+    txn.Commit();
+  }
+  EXPECT_TRUE(runs.empty());  // dropped by the commit, not kept for later
+}
+
+TEST_F(AfterRollbackTest, RunsWhenTheCommitFails) {
+  bool ran = false;
+  {
+    Transaction txn(db);
+    db.Exec("INSERT INTO t VALUES (1)");
+    db.AfterRollback([&] { ran = true; });
+    db.BeforeCommit([] { throw std::runtime_error("sync failed"); });
+    EXPECT_THROW(txn.Commit(), std::runtime_error);
+    EXPECT_FALSE(ran);
+  }
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(Count(db), 0);
 }
 
 // SQLITE_FULL (here from max_page_count, as a full disk gives it) is the

@@ -166,6 +166,16 @@ Transaction::~Transaction() {
     // The original error is what the caller needs to see. (After a full
     // disk or an I/O error SQLite may have rolled back already.)
   }
+  if (!savepoint_.empty()) return;
+  std::vector<std::function<void()>> callbacks = std::move(db_.after_rollback_);
+  db_.after_rollback_.clear();
+  for (auto& fn : callbacks) {
+    try {
+      fn();
+    } catch (...) {
+      // Cleanup that fails now is retried later (e.g. garbage collection).
+    }
+  }
 }
 
 void Transaction::Commit() {
@@ -178,6 +188,7 @@ void Transaction::Commit() {
   }
   db_.Exec(savepoint_.empty() ? "COMMIT" : "RELEASE " + savepoint_);
   done_ = true;
+  if (savepoint_.empty()) db_.after_rollback_.clear();
 }
 
 }  // namespace fo::internal

@@ -88,6 +88,13 @@ class Sqlite {
   // them can commit, however deeply the writes were nested. REQUIRES: inside
   // a Transaction of this connection (its mutex held).
   void BeforeCommit(std::function<void()> fn) { before_commit_.push_back(std::move(fn)); }
+  // Runs `fn` after the outermost open Transaction rolls back (destroyed
+  // without Commit, or its commit failed), in the order registered; what fn
+  // throws is ignored. Dropped when it commits. This is how files made for a
+  // write that never committed (a new generation of an sklearn index) go at
+  // once, not at the next garbage collection. REQUIRES: inside a Transaction
+  // of this connection (its mutex held).
+  void AfterRollback(std::function<void()> fn) { after_rollback_.push_back(std::move(fn)); }
 
  private:
   friend class Transaction;
@@ -95,7 +102,8 @@ class Sqlite {
   sqlite3* db_ = nullptr;
   int busy_timeout_ms_;
   std::recursive_mutex mutex_;
-  std::vector<std::function<void()>> before_commit_;  // of the open transaction
+  std::vector<std::function<void()>> before_commit_;   // of the open transaction
+  std::vector<std::function<void()>> after_rollback_;  // of the open transaction
 };
 
 // Throws the fo::Error for a SQLite result code; `what` says what was tried.
@@ -106,7 +114,8 @@ class Sqlite {
 // BEGIN IMMEDIATE ... COMMIT, rolled back if Commit() is not reached. Nested
 // transactions become savepoints, so library calls compose. Holds the
 // store's mutex for its lifetime. The outermost one runs the connection's
-// BeforeCommit callbacks before committing.
+// BeforeCommit callbacks before committing, and its AfterRollback callbacks
+// when it rolls back.
 class Transaction {
  public:
   explicit Transaction(Sqlite& db);
