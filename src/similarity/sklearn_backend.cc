@@ -133,7 +133,9 @@ class SklearnBackend : public SimilarityBackend {
   // every commit.
 
   BackendCapabilities capabilities() const override { return Capabilities(); }
-  static BackendCapabilities Capabilities() { return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}, true}; }
+  static BackendCapabilities Capabilities() {
+    return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}, true, true};
+  }
 
   void AttachToRun(int64_t run_id) override {
     run_id_ = run_id;
