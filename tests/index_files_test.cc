@@ -209,7 +209,8 @@ TEST_F(IndexFilesTest, ACrashBeforeCommitLeavesTheOldRunAndItsOrphanIsRemoved) {
     throw std::runtime_error("crash");
   } catch (const std::runtime_error&) {
   }
-  // 2. A new run whose files were written but whose record never committed.
+  // 2. A new run whose files were written but whose record never committed:
+  // the rollback deletes its directory at once.
   try {
     internal::Transaction txn(st.db->sqlite());
     ComputeSimilarityOptions o;
@@ -217,9 +218,15 @@ TEST_F(IndexFilesTest, ACrashBeforeCommitLeavesTheOldRunAndItsOrphanIsRemoved) {
     o.embeddings = testing::RandomMatrix(60, 8, 12);
     o.ids = ids;
     auto lost = ComputeSimilarity(ds.view(), o);
+    EXPECT_EQ(GenerationDirs(st.db->path()).size(), 2u);
     throw std::runtime_error("crash");
   } catch (const std::runtime_error&) {
   }
+  EXPECT_EQ(GenerationDirs(st.db->path()).size(), 1u);
+  // A process that dies there never rolls back: its directory stays, an
+  // orphan (made here as a copy of the live one under a new name).
+  const std::string root = st.db->path() + ".files/";
+  fs::copy(root + GenerationDirs(st.db->path())[0], root + "run-999-00000000deadbeef");
   EXPECT_EQ(GenerationDirs(st.db->path()).size(), 2u);  // the orphan is there
   index.reset();
   auto reopened = Reopen("sim");

@@ -205,5 +205,12 @@ TEST_F(NpyTest, WriteToAMissingDirectoryIsAnIOError) {
   }
 }
 
+// /dev/full fails every write with ENOSPC, as a full disk does.
+TEST_F(NpyTest, WriteToAFullDiskIsTheDiskFullLine) {
+  Error e = fo::testing::CaughtError([] { WriteNpy(Matrix(1000, 64), "/dev/full"); });
+  EXPECT_EQ(e.code(), ErrorCode::kIOError);
+  EXPECT_EQ(std::string(e.what()), "the disk holding /dev/full is full: free some space and try again");
+}
+
 }  // namespace
 }  // namespace fo

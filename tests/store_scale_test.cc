@@ -1,6 +1,7 @@
 // The store of issue #11: schema-2 migration, keys that are never reused,
 // views compiled to SQL (checked against a reference written here over the
-// samples' own lists), and readers that never wait for a writer.
+// samples' own lists), readers that never wait for a writer, and kill -9 of
+// the CLI during ingest, indexing and deletion.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -23,6 +25,8 @@
 #include "fo/dataset.h"
 #include "fo/npy.h"
 #include "fo/similarity.h"
+#include "fo/value.h"
+#include "image_links.h"
 #include "store/sqlite.h"
 #include "store/view_keys.h"
 #include "test_support.h"
@@ -431,6 +435,113 @@ TEST(CrashTest, KillNineDuringIndexingOrDeletionLeavesAWholeStateAndTheCommandRu
   if (fs::exists(path + ".files"))
     for (const auto& e : fs::directory_iterator(path + ".files")) dirs += e.is_directory();
   EXPECT_LE(dirs, HasBrainRun(ds, "k") ? 1u : 0u);
+}
+
+// True while another connection holds the store's write lock (a command
+// between BEGIN IMMEDIATE and the end of its COMMIT).
+bool WriteLockHeld(internal::Sqlite& probe) {
+  try {
+    probe.Exec("BEGIN IMMEDIATE");
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kUnavailable) return true;
+    throw;
+  }
+  probe.Exec("ROLLBACK");
+  return false;
+}
+
+// kill -9 of `fo datasets create` at random moments of its write (from the
+// moment it takes the store's write lock): each time the store opens and
+// the dataset is absent or holds every image of the directory (never a
+// part of them, nor none: the dataset row and its samples are one
+// transaction), and the same command then runs to completion.
+TEST(CrashTest, KillNineDuringIngestLeavesNoDatasetOrAWholeOneAndTheCommandRunsAgain) {
+  TempDir dir;
+  const std::string path = dir.File("fo.db");
+  constexpr size_t kN = 25000;
+  const std::vector<std::string> files = testing::MakeImageLinks(dir.File("images"), kN);
+  const std::set<std::string> expected(files.begin(), files.end());
+  Database::Open(path);  // the store exists, so that its write lock can be probed
+  auto create = [&](const std::string& name) {
+    return std::vector<std::string>{"datasets", "create", name, "--images", dir.File("images")};
+  };
+  auto check_whole = [&](const std::string& name, const char* when) {
+    auto db = Database::Open(path);
+    if (!Dataset::Exists(db, name)) return false;
+    Dataset ds = Dataset::Load(db, name);
+    EXPECT_EQ(ds.Count(), kN) << name << " " << when;
+    std::set<std::string> filepaths;
+    for (const Value& v : ds.view().Values("filepath")) filepaths.insert(v.as<std::string>());
+    EXPECT_EQ(filepaths.size(), kN) << name << " " << when;
+    EXPECT_TRUE(filepaths == expected) << name << " " << when << ": not the directory's images";
+    return true;
+  };
+  // A started command; `status` is set once it has been reaped (its pid is
+  // never signalled after that).
+  struct Child {
+    pid_t pid = -1;
+    std::optional<int> status;
+    bool Ended() {
+      int st = 0;
+      if (!status && waitpid(pid, &st, WNOHANG) == pid) status = st;
+      return status.has_value();
+    }
+    int Wait() {
+      int st = 0;
+      if (!status && waitpid(pid, &st, 0) == pid) status = st;
+      return status.value_or(-1);
+    }
+  };
+  // Starts the command and returns once it holds the write lock (or ended).
+  auto start_writing = [&](const std::string& name, internal::Sqlite& probe) {
+    Child child;
+    child.pid = SpawnCli(create(name), path);
+    while (!child.Ended() && !WriteLockHeld(probe)) std::this_thread::sleep_for(std::chrono::microseconds(500));
+    return child;
+  };
+
+  // A whole run first: how long the command writes.
+  double write_s = 0;
+  {
+    internal::Sqlite probe(path, 0);
+    Child child = start_writing("reference", probe);
+    auto t0 = std::chrono::steady_clock::now();
+    int status = child.Wait();
+    write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  ASSERT_TRUE(check_whole("reference", "after a whole run"));
+
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<double> delay_s(0, write_s);
+  int killed_while_writing = 0;
+  for (int round = 0; round < 4; ++round) {
+    const std::string name = "d" + std::to_string(round);
+    {
+      internal::Sqlite probe(path, 0);
+      Child child = start_writing(name, probe);
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay_s(rng)));
+      if (!child.Ended()) {
+        killed_while_writing += WriteLockHeld(probe);
+        kill(child.pid, SIGKILL);  // unreaped: still ours even if it just exited
+      }
+      child.Wait();
+    }
+    bool present = check_whole(name, "after kill -9");
+    // The same command again: it completes, or refuses a dataset that the
+    // killed one had finished.
+    auto again = testing::RunCli(create(name), {"FO_DATABASE_PATH=" + path});
+    if (present) {
+      EXPECT_NE(again.exit_code, 0);
+      EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+    } else {
+      EXPECT_EQ(again.exit_code, 0) << again.err;
+    }
+    EXPECT_TRUE(check_whole(name, "after the rerun"));
+  }
+  EXPECT_GT(killed_while_writing, 0) << "no kill landed inside the write; the test proved nothing";
+  auto db = Database::Open(path);
+  EXPECT_EQ(Dataset::List(db), (std::vector<std::string>{"d0", "d1", "d2", "d3", "reference"}));
 }
 
 TEST(ConcurrencyTest, ABadBusyTimeoutIsOneLine) {

@@ -35,6 +35,10 @@ class Dataset {
  public:
   // Throws kAlreadyExists if the name is taken, kInvalidArgument if empty.
   static Dataset Create(std::shared_ptr<Database> db, const std::string& name);
+  // Creates the dataset with these samples in one transaction: afterwards it
+  // either exists with every sample, or (on any error, or a crash) not at
+  // all. Throws as Create and AddSamples.
+  static Dataset Create(std::shared_ptr<Database> db, const std::string& name, std::vector<Sample> samples);
   // Throws kNotFound (listing the existing names) if there is no such dataset.
   static Dataset Load(std::shared_ptr<Database> db, const std::string& name);
   static std::vector<std::string> List(const std::shared_ptr<Database>& db);

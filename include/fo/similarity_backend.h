@@ -76,6 +76,10 @@ struct BackendCapabilities {
   std::vector<std::string> metrics;    // accepted metric names
   // Search accepts SearchFilter::sample_keys, and hits carry sample keys.
   bool filters_by_sample_key = false;
+  // A saved index's writes are part of the store's open transaction: they
+  // commit or roll back with it (sklearn), rather than staying as they are
+  // made (a remote collection).
+  bool writes_with_store = false;
 };
 
 // What a backend is created with.

@@ -30,16 +30,10 @@ void AddCreate(CLI::App& datasets) {
     std::vector<std::string> skipped;
     std::vector<Sample> samples = ScanImageDirectory(args->images, &skipped);
     for (const std::string& s : skipped) std::cerr << "skipped " << OneLine(s) << '\n';
-    Dataset dataset = Dataset::Create(db, args->name);
     if (samples.empty()) Warn("no images found in '" + args->images + "'; the dataset is empty");
-    try {
-      dataset.AddSamples(std::move(samples));
-    } catch (...) {
-      // The samples went in one transaction that failed; drop the empty
-      // dataset too so that the command leaves nothing behind.
-      Dataset::Delete(db, args->name);
-      throw;
-    }
+    // One transaction: a failure (a full disk) or a crash leaves no dataset,
+    // so the same command can simply be run again.
+    Dataset dataset = Dataset::Create(db, args->name, std::move(samples));
     std::cout << "Created dataset '" << dataset.name() << "' with " << dataset.Count() << " samples\n";
   });
 }

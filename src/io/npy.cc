@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/os_error.h"
 #include "fo/error.h"
 
 namespace fo {
@@ -40,7 +41,16 @@ using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
 }
 
 [[noreturn]] void FailIO(const std::string& path, const std::string& what, int err) {
+  if (err == ENOSPC) throw internal::DiskFull(path);
   throw IOError(path + ": " + what + ": " + std::strerror(err));
+}
+
+// A failed write: the file cut short (a full disk) is removed, since half an
+// array is worse than none; anything but a regular file (/dev/full) is left.
+[[noreturn]] void FailWrite(const std::string& path, int err) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) std::remove(path.c_str());
+  FailIO(path, "cannot write", err);
 }
 
 // A value of the Python literal subset numpy writes in headers.
@@ -299,10 +309,12 @@ void WriteNpy(const Matrix& matrix, const std::string& path) {
   if (std::fwrite(prefix, 1, sizeof(prefix), file.get()) != sizeof(prefix) ||
       std::fwrite(header.data(), 1, header.size(), file.get()) != header.size() ||
       std::fwrite(matrix.data(), 4, count, file.get()) != count) {
-    FailIO(path, "cannot write", errno);
+    int err = errno;
+    file.reset();
+    FailWrite(path, err);
   }
   // fclose flushes the buffered tail; a full disk shows up only here.
-  if (std::fclose(file.release()) != 0) FailIO(path, "cannot write", errno);
+  if (std::fclose(file.release()) != 0) FailWrite(path, errno);
 }
 
 }  // namespace fo

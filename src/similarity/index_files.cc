@@ -14,6 +14,7 @@
 #include <set>
 #include <utility>
 
+#include "core/os_error.h"
 #include "fo/error.h"
 
 namespace fo::internal {
@@ -49,7 +50,7 @@ void WriteAll(int fd, const void* data, size_t bytes, off_t offset, const std::s
   while (bytes > 0) {
     ssize_t n = ::pwrite(fd, p, bytes, offset);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw IOError(Errno("cannot write", path));
+    if (n < 0) throw OsError("cannot write", path, errno);
     p += n;
     bytes -= static_cast<size_t>(n);
     offset += n;
@@ -58,10 +59,11 @@ void WriteAll(int fd, const void* data, size_t bytes, off_t offset, const std::s
 
 void FsyncPath(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw IOError(Errno("cannot open", path));
+  if (fd < 0) throw OsError("cannot open", path, errno);
   int rc = ::fsync(fd);
+  int err = errno;
   ::close(fd);
-  if (rc != 0) throw IOError(Errno("cannot sync", path));
+  if (rc != 0) throw OsError("cannot sync", path, err);
 }
 
 int HexDigit(char c) {
@@ -122,7 +124,7 @@ ColumnFile ColumnFile::Create(const std::string& path, uint32_t kind, size_t wid
   f.path_ = path;
   f.width_ = width;
   f.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (f.fd_ < 0) throw IOError(Errno("cannot create", path));
+  if (f.fd_ < 0) throw OsError("cannot create", path, errno);
   std::vector<uint8_t> block(kHeaderBytes, 0);
   Header h{};
   std::memcpy(h.magic, kMagic, 8);
@@ -185,7 +187,7 @@ void ColumnFile::Unmap() {
 void ColumnFile::Append(const void* data, size_t n, size_t committed) {
   off_t end = static_cast<off_t>(kHeaderBytes + committed * width_);
   // Rows past the committed count belong to a write that never committed.
-  if (::ftruncate(fd_, end) != 0) throw IOError(Errno("cannot truncate", path_));
+  if (::ftruncate(fd_, end) != 0) throw OsError("cannot truncate", path_, errno);
   WriteAll(fd_, data, n * width_, end, path_);
   uint64_t rows = committed + n;
   WriteAll(fd_, &rows, sizeof(rows), offsetof(Header, rows), path_);
@@ -194,7 +196,7 @@ void ColumnFile::Append(const void* data, size_t n, size_t committed) {
 
 void ColumnFile::Sync() {
   if (fd_ < 0) return;
-  if (::fdatasync(fd_) != 0) throw IOError(Errno("cannot sync", path_));
+  if (::fdatasync(fd_) != 0) throw OsError("cannot sync", path_, errno);
 }
 
 // --- RunFiles ---
@@ -256,22 +258,30 @@ std::unique_ptr<RunFiles> RunFiles::Create(const std::string& dir, size_t dim, C
   f->dim_ = dim;
   f->format_ = format;
   f->quantizer_ = std::move(quantizer);
+  std::string root = fs::path(dir).parent_path().string();
   std::error_code ec;
-  fs::create_directories(fs::path(dir).parent_path(), ec);
-  if (::mkdir(dir.c_str(), 0755) != 0) throw IOError(Errno("cannot create the index directory", dir));
-  f->lock_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (f->lock_fd_ < 0 || ::flock(f->lock_fd_, LOCK_EX | LOCK_NB) != 0) throw IOError(Errno("cannot lock", dir));
-  auto cols = f->all_files();
-  for (size_t i = 0; i < 5; ++i)
-    *cols[i] = ColumnFile::Create(dir + "/" + kColumnSpecs[i].name, kColumnSpecs[i].kind,
-                                  WidthOf(kColumnSpecs[i].kind, dim), static_cast<uint32_t>(dim));
-  if (format.storage != VectorStorage::kFloat32)
-    f->codes_ = ColumnFile::Create(dir + "/" + CodesFile(format.storage), kCodes, CodeBytesPerRow(format.storage, dim),
-                                   static_cast<uint32_t>(dim));
-  if (format.storage == VectorStorage::kInt8) WriteQuantizer(dir, f->quantizer_.value());
-  // The new names must be durable before a commit refers to them.
-  FsyncPath(dir);
-  FsyncPath(fs::path(dir).parent_path().string());
+  fs::create_directories(root, ec);
+  if (ec) throw OsError("cannot create the index directory", root, ec.value());
+  if (::mkdir(dir.c_str(), 0755) != 0) throw OsError("cannot create the index directory", dir, errno);
+  try {
+    f->lock_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (f->lock_fd_ < 0 || ::flock(f->lock_fd_, LOCK_EX | LOCK_NB) != 0) throw OsError("cannot lock", dir, errno);
+    auto cols = f->all_files();
+    for (size_t i = 0; i < 5; ++i)
+      *cols[i] = ColumnFile::Create(dir + "/" + kColumnSpecs[i].name, kColumnSpecs[i].kind,
+                                    WidthOf(kColumnSpecs[i].kind, dim), static_cast<uint32_t>(dim));
+    if (format.storage != VectorStorage::kFloat32)
+      f->codes_ = ColumnFile::Create(dir + "/" + CodesFile(format.storage), kCodes, CodeBytesPerRow(format.storage, dim),
+                                     static_cast<uint32_t>(dim));
+    if (format.storage == VectorStorage::kInt8) WriteQuantizer(dir, f->quantizer_.value());
+    // The new names must be durable before a commit refers to them.
+    FsyncPath(dir);
+    FsyncPath(root);
+  } catch (...) {
+    // Nothing refers to the directory yet, and half of one is of no use.
+    RemoveDir(dir);
+    throw;
+  }
   return f;
 }
 
@@ -349,6 +359,11 @@ std::vector<std::string> ListGenerationDirs(const std::string& files_root) {
   return out;
 }
 
+void RemoveDir(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 void RemoveUnreferencedDirs(const std::string& files_root, const std::vector<std::string>& referenced) {
   std::set<std::string> keep(referenced.begin(), referenced.end());
   for (const auto& name : ListGenerationDirs(files_root)) {
@@ -357,10 +372,7 @@ void RemoveUnreferencedDirs(const std::string& files_root, const std::vector<std
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) continue;
     // A writer that has not committed yet holds the lock; skip its directory.
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) RemoveDir(dir);
     ::close(fd);
   }
 }

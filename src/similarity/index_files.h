@@ -118,7 +118,8 @@ class RunFiles {
   // of another handle never deletes it before the transaction that
   // references it commits. REQUIRES: `quantizer` (of dimension dim) iff
   // format.storage is kInt8; it is written (and synced) with the directory,
-  // and encodes every row appended later. Throws kIOError.
+  // and encodes every row appended later. Throws kIOError (the disk-full
+  // line for ENOSPC), leaving no directory behind.
   static std::unique_ptr<RunFiles> Create(const std::string& dir, size_t dim, CodeFormat format,
                                           std::optional<ScalarQuantizer> quantizer = std::nullopt);
   // Maps an existing directory's first `rows` rows; throws kCorruption.
@@ -151,6 +152,9 @@ class RunFiles {
   ColumnFile vectors_, norms_, sample_keys_, item_keys_, oids_, codes_;
 };
 
+// Deletes `dir` and everything in it; errors are ignored (garbage collection
+// retries). REQUIRES: no committed index_files row refers to it.
+void RemoveDir(const std::string& dir);
 // Deletes the generation directories under `files_root` whose names are not
 // in `referenced` and that no process holds (flock, non-blocking). Errors
 // are ignored: garbage is retried on the next open.

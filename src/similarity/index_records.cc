@@ -83,6 +83,17 @@ std::string RunKey(Sqlite& db, int64_t run_id) {
   return q.Step() ? q.Text(0) : "?";
 }
 
+void RemoveGenerationOnRollback(Database& db, const std::string& name) {
+  Sqlite& s = db.sqlite();
+  std::string dir = FilesRoot(db) + "/" + name;
+  s.AfterRollback([&s, dir, name] {
+    // The store's rows are the truth, even if a COMMIT reported a failure
+    // after all (SQLite cannot always tell after a failed sync).
+    std::vector<std::string> referenced = ReferencedDirs(s);
+    if (std::find(referenced.begin(), referenced.end(), name) == referenced.end()) RemoveDir(dir);
+  });
+}
+
 namespace {
 // Index files left by a crash or a deleted run go when the store is opened.
 // (Linked wherever the sklearn backend is: its registration refers to this file.)

@@ -48,6 +48,12 @@ void ClearRemovedRows(Sqlite& db, int64_t run_id);
 // The run's brain key ("?" if the run is gone), for error messages.
 std::string RunKey(Sqlite& db, int64_t run_id);
 
+// Has the generation directory `name`, just created for the open
+// transaction, deleted if that transaction rolls back (a full disk, an
+// error) rather than at the next garbage collection; a directory that a
+// committed row refers to is kept. REQUIRES: inside a Transaction.
+void RemoveGenerationOnRollback(Database& db, const std::string& name);
+
 // Deletes generation directories that no committed index_files row
 // references and that no writer holds. Does nothing inside a transaction
 // (its uncommitted state may still be rolled back) or while another

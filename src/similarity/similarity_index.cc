@@ -99,7 +99,9 @@ void SimilarityIndex::AddToIndex(MatrixView embeddings, const std::vector<std::s
       AddBatch(embeddings, item_ids, sample_ids, item_keys, sample_keys, rows, start, std::min(rows.size(), start + batch));
     }
   } catch (const Error& e) {
-    if (start == 0) throw;
+    // A store-backed index loses every batch with the transaction; a remote
+    // one keeps those it took.
+    if (start == 0 || backend_->capabilities().writes_with_store) throw;
     throw Error(e.code(), std::string(e.what()) + "; " + std::to_string(start) + " of " + std::to_string(rows.size()) +
                               " embeddings were added before the failure: run add_to_index again to finish");
   }

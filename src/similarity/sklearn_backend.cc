@@ -133,7 +133,9 @@ class SklearnBackend : public SimilarityBackend {
   // every commit.
 
   BackendCapabilities capabilities() const override { return Capabilities(); }
-  static BackendCapabilities Capabilities() { return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}, true}; }
+  static BackendCapabilities Capabilities() {
+    return {std::nullopt, true, {"cosine", "dotproduct", "euclidean"}, true, true};
+  }
 
   void AttachToRun(int64_t run_id) override {
     run_id_ = run_id;
@@ -504,7 +506,8 @@ class SklearnBackend : public SimilarityBackend {
                        0, 0};
   }
 
-  // A new generation directory. An int8 run's quantizer is trained here, once
+  // A new generation directory, deleted again if the transaction it is
+  // created in rolls back. An int8 run's quantizer is trained here, once
   // per generation, on (a bounded sample of) the rows it starts with: the
   // first batch of a new run, every row of a compacted one. Later rows are
   // encoded with it, values outside its range clamped.
@@ -515,8 +518,10 @@ class SklearnBackend : public SimilarityBackend {
       else quantizer = internal::ScalarQuantizer::Train(first_rows.vectors, first_rows.rows, first_rows.dim, metric_);
       pending_quantizer_.reset();
     }
-    return internal::RunFiles::Create(internal::FilesRoot(*db_) + "/" + name, first_rows.dim, {storage_, metric_},
-                                      std::move(quantizer));
+    auto files = internal::RunFiles::Create(internal::FilesRoot(*db_) + "/" + name, first_rows.dim,
+                                            {storage_, metric_}, std::move(quantizer));
+    internal::RemoveGenerationOnRollback(*db_, name);
+    return files;
   }
 
   // fdatasync of `files` when the store's outermost transaction commits,

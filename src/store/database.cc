@@ -41,7 +41,8 @@ std::shared_ptr<Database> Database::Open(const std::string& path) {
   try {
     sqlite->Exec("PRAGMA journal_mode=WAL");
   } catch (const Error& e) {
-    throw Corruption("cannot open the store " + path + ": " + e.what());
+    // Not a database (kCorruption), or a full disk or I/O error (kIOError).
+    throw Error(e.code(), "cannot open the store " + path + ": " + e.what());
   }
   // A 64 MiB page cache and memory-mapped reads: a query on a view of
   // millions of samples touches index pages that would otherwise be re-read

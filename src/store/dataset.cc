@@ -129,6 +129,14 @@ Dataset Dataset::Create(std::shared_ptr<Database> db, const std::string& name) {
   return Dataset(std::move(db), id, name);
 }
 
+Dataset Dataset::Create(std::shared_ptr<Database> db, const std::string& name, std::vector<Sample> samples) {
+  Transaction txn(db->sqlite());
+  Dataset dataset = Create(std::move(db), name);
+  dataset.AddSamples(std::move(samples));
+  txn.Commit();
+  return dataset;
+}
+
 Dataset Dataset::Load(std::shared_ptr<Database> db, const std::string& name) {
   std::lock_guard lock(db->sqlite().mutex());
   int64_t id = internal::DatasetIdByName(db->sqlite(), name);

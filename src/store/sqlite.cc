@@ -1,27 +1,48 @@
 #include "store/sqlite.h"
 
 #include <atomic>
+#include <cerrno>
 #include <string>
 
+#include "core/os_error.h"
 #include "fo/error.h"
 
 namespace fo::internal {
 
-[[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+namespace {
+
+bool IsDiskFull(sqlite3* db, int rc) {
+  if ((rc & 0xff) == SQLITE_FULL) return true;
+  // The unix VFS reports a write's ENOSPC as SQLITE_FULL, but a failed
+  // fsync, truncate or shared-memory write as an I/O error with the errno.
+  return (rc & 0xff) == SQLITE_IOERR && db != nullptr && sqlite3_system_errno(db) == ENOSPC;
+}
+
+// `message` is the line for most codes; `what` says what was tried.
+[[noreturn]] void ThrowSqliteMessage(sqlite3* db, int rc, std::string_view what, const std::string& message) {
+  if (IsDiskFull(db, rc)) {
+    const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+    throw DiskFull(file != nullptr && *file != '\0' ? file : "the store");
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
       throw Error(ErrorCode::kUnavailable, std::string(what) + ": another process holds the store's write lock and did not release it "
                         "within the busy timeout ($FO_BUSY_TIMEOUT seconds, default 60); try again when it has finished");
     case SQLITE_CONSTRAINT:
-      throw InvalidArgument(msg);
+      throw InvalidArgument(message);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
     case SQLITE_FORMAT:
-      throw Corruption(msg);
+      throw Corruption(message);
     default:
-      throw IOError(msg);
+      throw IOError(message);
   }
+}
+
+}  // namespace
+
+[[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what) {
+  ThrowSqliteMessage(db, rc, what, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
@@ -112,7 +133,7 @@ void Sqlite::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    ThrowSqlite(nullptr, rc, msg);
+    ThrowSqliteMessage(db_, rc, msg, msg + ": " + sqlite3_errstr(rc));
   }
 }
 
@@ -146,7 +167,18 @@ Transaction::~Transaction() {
       db_.Exec("RELEASE " + savepoint_);
     }
   } catch (...) {
-    // The original error is what the caller needs to see.
+    // The original error is what the caller needs to see. (After a full
+    // disk or an I/O error SQLite may have rolled back already.)
+  }
+  if (!savepoint_.empty()) return;
+  std::vector<std::function<void()>> callbacks = std::move(db_.after_rollback_);
+  db_.after_rollback_.clear();
+  for (auto& fn : callbacks) {
+    try {
+      fn();
+    } catch (...) {
+      // Cleanup that fails now is retried later (e.g. garbage collection).
+    }
   }
 }
 
@@ -160,6 +192,7 @@ void Transaction::Commit() {
   }
   db_.Exec(savepoint_.empty() ? "COMMIT" : "RELEASE " + savepoint_);
   done_ = true;
+  if (savepoint_.empty()) db_.after_rollback_.clear();
 }
 
 }  // namespace fo::internal

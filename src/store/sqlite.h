@@ -91,6 +91,13 @@ class Sqlite {
   // them can commit, however deeply the writes were nested. REQUIRES: inside
   // a Transaction of this connection (its mutex held).
   void BeforeCommit(std::function<void()> fn) { before_commit_.push_back(std::move(fn)); }
+  // Runs `fn` after the outermost open Transaction rolls back (destroyed
+  // without Commit, or its commit failed), in the order registered; what fn
+  // throws is ignored. Dropped when it commits. This is how files made for a
+  // write that never committed (a new generation of an sklearn index) go at
+  // once, not at the next garbage collection. REQUIRES: inside a Transaction
+  // of this connection (its mutex held).
+  void AfterRollback(std::function<void()> fn) { after_rollback_.push_back(std::move(fn)); }
 
  private:
   friend class Transaction;
@@ -98,16 +105,20 @@ class Sqlite {
   sqlite3* db_ = nullptr;
   int busy_timeout_ms_;
   std::recursive_mutex mutex_;
-  std::vector<std::function<void()>> before_commit_;  // of the open transaction
+  std::vector<std::function<void()>> before_commit_;   // of the open transaction
+  std::vector<std::function<void()>> after_rollback_;  // of the open transaction
 };
 
 // Throws the fo::Error for a SQLite result code; `what` says what was tried.
+// A full disk (SQLITE_FULL, or an I/O error with errno ENOSPC) is
+// DiskFull(<store path>) (core/os_error.h), whatever was tried.
 [[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view what);
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back if Commit() is not reached. Nested
 // transactions become savepoints, so library calls compose. Holds the
 // store's mutex for its lifetime. The outermost one runs the connection's
-// BeforeCommit callbacks before committing.
+// BeforeCommit callbacks before committing, and its AfterRollback callbacks
+// when it rolls back.
 class Transaction {
  public:
   explicit Transaction(Sqlite& db);
