@@ -394,6 +394,21 @@ TEST_F(CliTest, OnlyTorchScriptModelsLoadLibtorch) {
   EXPECT_NE(missing.err.find("set FO_TORCH_PLUGIN"), std::string::npos) << missing.err;
 }
 
+// As FiftyOne: compute-similarity on a key in use replaces that run, and says so.
+TEST_F(CliTest, ComputeSimilarityOnAKeyInUseReplacesTheRun) {
+  std::vector<std::string> ids;
+  IndexedDataset(10, &ids);
+  Matrix other = testing::RandomMatrix(ids.size(), kDim, 71);
+  auto [npy, txt] = WriteEmbeddings("other", other, ids);
+  CommandResult again = Run({"brain", "compute-similarity", "d", "--brain-key", "emb", "--embeddings", npy, "--ids", txt,
+                             "--metric", "euclidean"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("brain run 'emb' on dataset 'd' replaced the previous run"), std::string::npos) << again.err;
+  EXPECT_EQ(RunJson({"brain", "list", "d", "--json"}), json({"emb"}));
+  json ranked = RunJson({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--query", ids[4], "--json"});
+  ExpectRanking(ranked, BruteForce(other, ids, other.row(4), "euclidean", ids.size()), "id");
+}
+
 TEST_F(CliTest, PatchIndexRanksLabels) {
   std::vector<std::string> label_ids, owners;
   {

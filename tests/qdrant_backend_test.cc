@@ -416,6 +416,29 @@ TEST_F(QdrantBackendTest, NewCollectionNamesAreUnique) {
   EXPECT_EQ(GetBrainInfo(*dataset_, "b").config["params"]["collection_name"], nb);
 }
 
+// Replacing a Qdrant run (FiftyOne's overwrite) makes a new collection and,
+// as FiftyOne's compute_similarity does (cleanup=False), leaves the old one;
+// the notice names it.
+TEST_F(QdrantBackendTest, ReplacingARunKeepsTheOldCollection) {
+  auto first = ComputeSimilarity(dataset_->view(), Qdrant("qdrant_index"));
+  const std::string old_collection = QdrantCollectionOf(*first);
+  ::testing::internal::CaptureStderr();
+  auto second = ComputeSimilarity(dataset_->view(), Qdrant("qdrant_index"));
+  std::string notice = ::testing::internal::GetCapturedStderr();
+  const std::string new_collection = QdrantCollectionOf(*second);
+  EXPECT_NE(new_collection, old_collection);
+  EXPECT_EQ(GetBrainInfo(*dataset_, "qdrant_index").config["params"]["collection_name"], new_collection);
+  EXPECT_TRUE(QdrantClientOf(*second).CollectionExists(old_collection));
+  EXPECT_NE(notice.find("replaced the previous run"), std::string::npos) << notice;
+  EXPECT_NE(notice.find(old_collection), std::string::npos) << notice;
+  EXPECT_NE(notice.find("left in place"), std::string::npos) << notice;
+  auto rows = SortBySimilarity(dataset_->view(), SimilarityQuery::ById(ids_[3]), Sort("qdrant_index", 1)).Rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sample_id, ids_[3]);
+  first->Cleanup();  // what a user does to delete the old collection
+  EXPECT_FALSE(QdrantClientOf(*second).CollectionExists(old_collection));
+}
+
 // A failure halfway through add_to_index says how much was written, and
 // running it again finishes the job.
 TEST_F(QdrantBackendTest, HalfwayFailureReportsProgressAndRerunFinishes) {

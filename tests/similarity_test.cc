@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <numeric>
 #include <random>
 
@@ -15,6 +16,8 @@
 #include "fo/error.h"
 #include "fo/model.h"
 #include "brain/index_cache.h"
+#include "brain/run_store.h"
+#include "store/sqlite.h"
 #include "fo/object_id.h"
 #include "test_support.h"
 
@@ -204,10 +207,62 @@ TEST_F(SimilarityTest, ComputeSimilarityRejectsBadInputAndWritesNothing) {
   auto first = o;
   first.brain_key = "first";
   ComputeSimilarity(ds.view(), first);
-  expect_fail(first, "already exists");
   auto no_patches = o;
   no_patches.patches_field = "nope";
   expect_fail(no_patches, "no field 'nope'");
+}
+
+// As FiftyOne's register_run(overwrite=True): computing a run under a key
+// that holds one replaces it (with a notice), in one transaction; the old
+// run's index files go; a run of another type under the key is an error.
+TEST_F(SimilarityTest, ComputeSimilarityReplacesARunOfTheSameKey) {
+  Dataset ds = MakeDataset(30);
+  Matrix old_vectors = testing::RandomMatrix(30, 8, 3), new_vectors = testing::RandomMatrix(30, 8, 4);
+  IndexFromMatrix(ds, "sim", old_vectors, "cosine");
+  ::testing::internal::CaptureStderr();
+  IndexFromMatrix(ds, "sim", new_vectors, "euclidean");
+  std::string notice = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(notice.find("brain run 'sim' on dataset 'ds' replaced the previous run"), std::string::npos) << notice;
+  EXPECT_EQ(notice.find("left in place"), std::string::npos) << "the sklearn index lives in the store: " << notice;
+  EXPECT_EQ(std::count(notice.begin(), notice.end(), '\n'), 1) << notice;
+
+  EXPECT_EQ(ListBrainRuns(ds), std::vector<std::string>{"sim"});
+  EXPECT_EQ(GetBrainInfo(ds, "sim").config["metric"], "euclidean");
+  SortBySimilarityOptions o;
+  o.brain_key = "sim";
+  auto got = SortBySimilarity(ds.view(), SimilarityQuery::ByVector({new_vectors.row(5).begin(), new_vectors.row(5).end()}), o).Ids();
+  std::vector<std::string> expected;
+  for (size_t i : BruteForce(new_vectors, new_vectors.row(5), "euclidean")) expected.push_back(ids[i]);
+  EXPECT_EQ(got, expected);
+
+  // Only the new run's index files remain once the store is opened again.
+  const std::string store_path = st.dir.File("fo.db");
+  const std::string files = store_path + ".files";
+  auto reopened = Database::Open(store_path);
+  LoadBrainResults(Dataset::Load(reopened, "ds"), "sim")->total_index_size();
+  size_t dirs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(files)) dirs += e.is_directory();
+  EXPECT_EQ(dirs, 1u);
+
+  // A run of another type is not replaced.
+  {
+    auto& db = st.db->sqlite();
+    internal::Transaction txn(db);
+    internal::InsertRun(db, ds.id(), {0, "other", "uniqueness", "sklearn", "0", "now", json::object()});
+    txn.Commit();
+  }
+  ComputeSimilarityOptions other;
+  other.brain_key = "other";
+  other.embeddings = new_vectors;
+  other.ids = ids;
+  try {
+    ComputeSimilarity(ds.view(), other);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kAlreadyExists);
+    EXPECT_NE(std::string(e.what()).find("is a uniqueness run"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(GetBrainInfo(ds, "other").type, "uniqueness");
 }
 
 TEST_F(SimilarityTest, EmptyDatasetWithModelIsAnError) {

@@ -334,6 +334,30 @@ def test_create_similarity_index(page, option):
             dataset.sort_by_similarity("a photo of a dog", k=5, brain_key="qdrant_index")
 
 
+def test_create_similarity_index_top_to_bottom(page, capfd):
+    # Run as printed, the four options reuse one brain key: as in FiftyOne
+    # (register_run overwrites), each replaces the previous run, and an old
+    # run's Qdrant collection is left in place (compute_similarity does not
+    # clean up), with a notice naming it.
+    (code,) = blocks("Create a similarity index")
+    before = set(page.collections()) if page.backend == "qdrant" else set()
+    ns = page.run(code)
+    dataset = ns["dataset"]
+    assert dataset.list_brain_runs() == ["qdrant_index"]
+    index = dataset.load_brain_results("qdrant_index")
+    assert index.total_index_size == 200
+    # The last option's vectors: the "embeddings" field, in dataset order.
+    got, ids, _ = index.get_embeddings(sample_ids=dataset.values("id"))
+    np.testing.assert_allclose(got, as_stored(page, np.stack(dataset.values("embeddings"))), rtol=1e-5, atol=1e-5)
+    err = capfd.readouterr().err
+    assert err.count("replaced the previous run") == 3, err
+    if page.backend == "qdrant":
+        made = set(page.collections()) - before
+        assert len(made) == 4, made  # one per option; the three replaced ones stay
+        assert index.client.collection_name in made
+        assert err.count("left in place") == 3, err
+
+
 def test_create_patch_similarity_index(page):
     (code,) = blocks("Create a patch similarity index")
     ns = page.run(code)

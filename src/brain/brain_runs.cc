@@ -93,7 +93,7 @@ void RenameBrainRun(const Dataset& dataset, const std::string& key, const std::s
 void DeleteBrainRun(const Dataset& dataset, const std::string& key) {
   internal::Transaction txn(Sql(dataset));
   RunRecord run = MustFindRun(dataset, key);
-  Sql(dataset).Prepare("DELETE FROM brain_runs WHERE run_id = ?").Bind(1, run.run_id).Run();
+  internal::DeleteRun(Sql(dataset), run.run_id);
   txn.Commit();
 }
 

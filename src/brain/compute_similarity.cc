@@ -1,3 +1,5 @@
+#include <iostream>
+#include <optional>
 #include <unordered_map>
 
 #include "brain/run_store.h"
@@ -134,6 +136,38 @@ EmbeddingsResult IdsOfMatrixRows(const Dataset& dataset, MatrixView m, const std
   return out;
 }
 
+// FiftyOne's register_run(overwrite=True): a similarity run under the key
+// is replaced (returned here, to delete in the new run's transaction); a run
+// of another type is an error.
+std::optional<internal::RunRecord> ReplaceableRun(const Dataset& dataset, const std::string& key) {
+  if (key.empty()) return std::nullopt;
+  auto& db = dataset.database()->sqlite();
+  std::lock_guard lock(db.mutex());
+  std::optional<internal::RunRecord> run = internal::FindRun(db, dataset.id(), key);
+  if (run && run->type != "similarity")
+    throw AlreadyExists("brain run '" + key + "' on dataset '" + dataset.name() + "' is a " + run->type +
+                        " run, which a similarity run cannot replace; delete it first or choose another key");
+  return run;
+}
+
+// As FiftyOne, compute_similarity does not clean up the run it replaces: an
+// index kept outside the store (a Qdrant collection) stays where it was.
+void NoteReplaced(const Dataset& dataset, const internal::RunRecord& old) {
+  std::cerr << "notice: brain run '" << old.key << "' on dataset '" << dataset.name()
+            << "' replaced the previous run of that key";
+  const json params = old.config.value("params", json::object());
+  bool external = false;
+  try {
+    external = !SimilarityBackendCapabilities(old.method).writes_with_store;
+  } catch (const Error&) {
+    // A backend this build does not have: say nothing about its index.
+  }
+  if (external)
+    std::cerr << "; its " << old.method << " index (" << params.dump()
+              << ") was left in place: call cleanup() on a run's index before replacing it to delete that too";
+  std::cerr << '\n';
+}
+
 }  // namespace
 
 std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeSimilarityOptions o) {
@@ -158,9 +192,7 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   std::shared_ptr<Model> model = o.model_instance;
   if (!model && !o.model.empty()) model = LoadModel(o.model, o.model_kwargs);
   if (given && o.ids.empty()) o.ids = ItemIdsInViewOrder(samples, o.patches_field);
-  if (!o.brain_key.empty() && HasBrainRun(dataset, o.brain_key))
-    throw AlreadyExists("brain run '" + o.brain_key + "' already exists on dataset '" + dataset.name() +
-                        "'; delete it first or choose another key");
+  ReplaceableRun(dataset, o.brain_key);  // fails before any work on a run of another type
 
   SimilarityConfig config;
   config.backend = backend;
@@ -208,6 +240,8 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
   auto& db = dataset.database()->sqlite();
   internal::Transaction txn(db);
   int64_t run_id = 0;
+  std::optional<internal::RunRecord> replaced = ReplaceableRun(dataset, o.brain_key);
+  if (replaced) internal::DeleteRun(db, replaced->run_id);
   if (!o.brain_key.empty()) {
     internal::RunRecord run{0, o.brain_key, "similarity", backend, Version(), internal::UtcTimestamp(), json()};
     run.config = config.ToJson();
@@ -229,6 +263,7 @@ std::unique_ptr<SimilarityIndex> ComputeSimilarity(const View& samples, ComputeS
     internal::UpdateRunConfig(db, run_id, stored);
   }
   txn.Commit();
+  if (replaced) NoteReplaced(dataset, *replaced);
   return index;
 }
 

@@ -49,6 +49,8 @@ int64_t InsertRun(Sqlite& db, int64_t dataset_id, const RunRecord& run) {
   return db.LastInsertRowId();
 }
 
+void DeleteRun(Sqlite& db, int64_t run_id) { db.Prepare("DELETE FROM brain_runs WHERE run_id = ?").Bind(1, run_id).Run(); }
+
 void UpdateRunConfig(Sqlite& db, int64_t run_id, const json& config) {
   db.Prepare("UPDATE brain_runs SET config = ? WHERE run_id = ?").Bind(1, config.dump()).Bind(2, run_id).Run();
 }

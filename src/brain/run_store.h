@@ -27,6 +27,9 @@ std::vector<RunRecord> AllRuns(Sqlite& db, int64_t dataset_id);
 // Inserts a record and returns its run id. REQUIRES: the key is free.
 int64_t InsertRun(Sqlite& db, int64_t dataset_id, const RunRecord& run);
 void UpdateRunConfig(Sqlite& db, int64_t run_id, const nlohmann::json& config);
+// Deletes the record; the store's own index rows go with it (ON DELETE
+// CASCADE), an external index (a Qdrant collection) stays.
+void DeleteRun(Sqlite& db, int64_t run_id);
 
 // Throws kInvalidArgument unless key is a valid identifier ([A-Za-z_][A-Za-z0-9_]*).
 void CheckBrainKey(const std::string& key);
