@@ -118,10 +118,35 @@ __attribute__((target("avx2,fma"))) inline float DotAvx2(const float* a, const f
   return s;
 }
 
+// Brings a row into the cache ahead of its use.
+inline void PrefetchRow(const float* row, size_t d) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (size_t b = 0; b < d * sizeof(float); b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
+}
+
 __attribute__((target("avx2,fma"))) void DotRowsAvx2(const float* x, size_t rows, size_t d, const float* q,
                                                      const uint8_t* allowed, float* out) {
-  for (size_t i = 0; i < rows; ++i) {
-    if (allowed == nullptr || allowed[i]) out[i] = DotAvx2(x + i * d, q, d);
+  if (allowed == nullptr) {
+    for (size_t i = 0; i < rows; ++i) out[i] = DotAvx2(x + i * d, q, d);
+    return;
+  }
+  // A view's rows are scattered (every tenth row, say): the hardware
+  // prefetcher does not follow a stream that skips pages, so each row would
+  // wait on memory. Fetching the next allowed row while this one is summed
+  // made a 10% view's scan about 3x faster (docs/performance.md).
+  auto next_allowed = [&](size_t from) {
+    while (from < rows && !allowed[from]) ++from;
+    return from;
+  };
+  constexpr int kRowsAhead = 4;  // a row's sum takes less time than one memory round trip
+  size_t ahead = next_allowed(0);
+  for (int r = 0; r < kRowsAhead && ahead < rows; ++r, ahead = next_allowed(ahead + 1)) PrefetchRow(x + ahead * d, d);
+  for (size_t i = next_allowed(0); i < rows; i = next_allowed(i + 1)) {
+    if (kRowsAhead > 0 && ahead < rows) {
+      PrefetchRow(x + ahead * d, d);
+      ahead = next_allowed(ahead + 1);
+    }
+    out[i] = DotAvx2(x + i * d, q, d);
   }
 }
 #endif  // FO_EXACT_KNN_X86
