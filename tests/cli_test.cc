@@ -499,7 +499,6 @@ TEST_F(CliTest, BadInputFailsWithOneLine) {
   ExpectError({"brain", "list", "nosuchdataset"}, "nosuchdataset");
   ExpectError({"brain", "info", "d", "nosuchkey"}, "nosuchkey");
   ExpectError({"brain", "sort-by-similarity", "d", "--brain-key", "nosuchkey", "--query", ids[0]}, "nosuchkey");
-  ExpectError(compute("emb", {"--embeddings", good_npy, "--ids", good_ids}), "emb");
   ExpectError({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--query", ids[0], "--k", "0"}, "k");
   ExpectError({"brain", "sort-by-similarity", "d", "--brain-key", "emb", "--query", ids[0], "--k", "-2"}, "k");
 
@@ -543,7 +542,40 @@ TEST_F(CliTest, HelpExitsZero) {
   CommandResult r = Run({"brain", "sort-by-similarity", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--vector"), std::string::npos) << r.out;
-  EXPECT_NE(Run({}).exit_code, 0);
+}
+
+// Usage errors exit 2 with one line that suggests the closest command or
+// option; `fo` or `fo brain` alone prints its help; dataset names are checked.
+TEST_F(CliTest, UsageErrorsSuggestAndExitTwo) {
+  CommandResult bare = Run({});
+  EXPECT_EQ(bare.exit_code, 0) << bare.err;
+  for (const char* command : {"datasets", "brain", "zoo"}) EXPECT_NE(bare.out.find(command), std::string::npos) << bare.out;
+  CommandResult brain = Run({"brain"});
+  EXPECT_EQ(brain.exit_code, 0) << brain.err;
+  EXPECT_NE(brain.out.find("sort-by-similarity"), std::string::npos) << brain.out;
+
+  auto usage = [&](const std::vector<std::string>& args, const std::string& mention) {
+    CommandResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(mention), std::string::npos) << "should mention " << mention << ": " << r.err;
+  };
+  usage({"dataset", "list"}, "unknown command 'dataset' (did you mean 'datasets'?)");
+  usage({"brain", "sort-by-similarty", "d"}, "did you mean 'sort-by-similarity'?");
+  usage({"brain", "sort-by-similarity", "d", "--query", "x", "--kk", "3"}, "unknown option '--kk' (did you mean '--k'?)");
+  usage({"datasets", "list", "--jsn"}, "did you mean '--json'?");
+  usage({"frobnicate"}, "unknown command 'frobnicate' (see fo --help)");
+  usage({"brain", "compute-similarity", "d"}, "brain-key");
+
+  std::string images = MakeImages("names", 2);
+  for (const std::string& bad : {std::string("a/b"), std::string("tab\there"), std::string("")}) {
+    CommandResult r = Run({"datasets", "create", bad, "--images", images});
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("dataset name"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(RunJson({"datasets", "list", "--json"}), json::array());
 }
 
 TEST_F(CliTest, DemoBuildsIndexesAndPrintsTopTen) {

@@ -8,6 +8,8 @@
 #include "fo/brain.h"
 #include "fo/database.h"
 #include "fo/dataset.h"
+#include "fo/error.h"
+#include "fo/similarity_backend.h"
 #include "store/sqlite.h"
 
 namespace fo::internal {
@@ -23,13 +25,25 @@ SortResult Run(SimilarityIndex& index, const View& view, const SimilarityQuery& 
   return result;
 }
 
+// Only an index that lives in the store is kept between queries: the store's
+// change stamp then says when it changed. A remote collection may change
+// behind this process's back, so it is loaded per query.
+bool KeptBetweenQueries(const BrainInfo& info) {
+  if (info.type != "similarity") return false;
+  try {
+    return SimilarityBackendCapabilities(info.config.value("method", "")).writes_with_store;
+  } catch (const Error&) {
+    return false;  // a backend this build does not have: LoadBrainResults reports it
+  }
+}
+
 }  // namespace
 
 SortResult IndexCache::Sort(const Dataset& dataset, const View& view, const std::string& key,
                             const SimilarityQuery& query, std::optional<size_t> k, bool reverse,
                             const nlohmann::json& credentials) {
   BrainInfo info = GetBrainInfo(dataset, key);  // kNotFound for an unknown key
-  if (info.type != "similarity" || info.config.value("method", "") != "sklearn") {
+  if (!KeptBetweenQueries(info)) {
     return Run(*LoadBrainResults(dataset, key, credentials), view, query, k, reverse);
   }
   // The handle's address tells stores (and connections) apart: data_version

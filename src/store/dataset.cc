@@ -29,8 +29,15 @@ std::string UtcNow() {
   return buf;
 }
 
+// Names appear in paths (exports, the App's URLs) and on terminals: no
+// empty name, no '/', no control characters.
 void CheckName(const std::string& name) {
   if (name.empty()) throw InvalidArgument("a dataset name must not be empty");
+  if (name.find('/') != std::string::npos)
+    throw InvalidArgument("dataset name '" + name + "' contains '/'; choose a name without it");
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f)
+      throw InvalidArgument("a dataset name must not contain control characters (such as a newline or a tab)");
 }
 
 bool IsBuiltinField(const std::string& f) {
