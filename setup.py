@@ -11,13 +11,13 @@ packaged by Debian 12, so a small build_ext runs CMake itself:
     cmake -S <repo> -B <build dir> -DCMAKE_BUILD_TYPE=Release -DFO_BUILD_PYTHON=ON
           -DFO_BUILD_TESTS=OFF -DFO_BUILD_BENCH=OFF -DFO_PYTHON_WHEEL=ON
           -DPython3_EXECUTABLE=<this interpreter>
-    cmake --build <build dir> --target _fo fo_torch --parallel <N>
+    cmake --build <build dir> --target _fo fo_torch fo_imgcodecs --parallel <N>
 
-and copies <build dir>/python/fo/{_fo<EXT_SUFFIX>, libfo.so, libfo_torch.so}
-into the wheel. With FO_PYTHON_WHEEL the three are built side by side and
-_fo and the torch plugin find libfo.so through RUNPATH $ORIGIN, so the
-installed module does not depend on the build tree. libtorch is loaded only
-when a TorchScript model is first used (libfo_torch.so, dlopen'ed).
+and copies <build dir>/python/fo/{_fo<EXT_SUFFIX>, libfo.so, libfo_torch.so,
+libfo_imgcodecs.so} into the wheel. With FO_PYTHON_WHEEL they are built side
+by side and _fo and the plugins find libfo.so through RUNPATH $ORIGIN, so the
+installed module does not depend on the build tree. libtorch and OpenCV's
+image codecs are loaded only when first needed (the plugins, dlopen'ed).
 
 Environment:
   FO_PIP_BUILD_DIR            where the CMake build directories go (default <repo>/build-pip).
@@ -134,7 +134,8 @@ setup(
     packages=find_packages(where="python", include=["fo", "fo.*"]),
     package_dir={"": "python"},
     ext_modules=[CMakeExtension("fo._fo", target="_fo",
-                                libraries_beside={"fo_lib": "libfo.so", "fo_torch": "libfo_torch.so"})],
+                                libraries_beside={"fo_lib": "libfo.so", "fo_torch": "libfo_torch.so",
+                                                  "fo_imgcodecs": "libfo_imgcodecs.so"})],
     cmdclass={"build_ext": CMakeBuild},
     options={
         "build": {"build_base": str(_scratch)},

@@ -375,6 +375,7 @@ TEST_F(CliTest, OnlyTorchScriptModelsLoadLibtorch) {
   EXPECT_NE(sort.find("libfo.so"), std::string::npos) << "the trace should list what was loaded";
   EXPECT_EQ(sort.find("libtorch"), std::string::npos);
   EXPECT_EQ(sort.find("libfo_torch.so"), std::string::npos);
+  EXPECT_EQ(sort.find("libopencv_imgcodecs"), std::string::npos);  // nor OpenCV's codecs (0.16 s)
 
   const std::string clip = testing::SharedDir() + "/clip/";
   std::string model = loaded({"brain", "compute-similarity", "d", "--brain-key", "clip", "--model",
@@ -382,6 +383,8 @@ TEST_F(CliTest, OnlyTorchScriptModelsLoadLibtorch) {
                               "tokenizer_path=" + clip + "bpe_simple_vocab_16e6.txt.gz"});
   EXPECT_NE(model.find("libfo_torch.so"), std::string::npos);
   EXPECT_NE(model.find("libtorch_cpu.so"), std::string::npos);
+  EXPECT_NE(model.find("libfo_imgcodecs.so"), std::string::npos);  // it decoded the images
+  EXPECT_NE(model.find("libopencv_imgcodecs"), std::string::npos);
 
   // Without the plugin: one line that names the file and the fix.
   std::vector<std::string> env = Env();

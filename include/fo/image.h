@@ -35,6 +35,15 @@ struct Image {
 //   preprocessing does not apply it; no reference image has any.)
 Image LoadImage(const std::string& path);
 
+// Decodes an image for display (the App's thumbnails): RGB, alpha dropped,
+// orientation applied, at 1/`reduction` of its size (1, 2, 4 or 8; a JPEG
+// decodes that much faster at a reduced size). Throws like LoadImage.
+Image LoadImagePreview(const std::string& path, int reduction = 1);
+
+// The image (RGB) as JPEG bytes at `quality` (1..100). Throws kIOError if
+// the encoder fails.
+std::vector<uint8_t> EncodeJpeg(const Image& image, int quality);
+
 // Reads only the size of an image file; throws like LoadImage.
 std::pair<int, int> ReadImageSize(const std::string& path);
 

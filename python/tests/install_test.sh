@@ -46,7 +46,7 @@ assert importlib.metadata.version("fo") == fo.__version__, (importlib.metadata.v
 # No run-time path into the build tree: _fo and the torch plugin find
 # libfo.so beside them ($ORIGIN) and nowhere else.
 package = os.path.dirname(fo._fo.__file__)
-for f in (fo._fo.__file__, os.path.join(package, "libfo.so"), os.path.join(package, "libfo_torch.so")):
+for f in (fo._fo.__file__, *(os.path.join(package, lib) for lib in ("libfo.so", "libfo_torch.so", "libfo_imgcodecs.so"))):
     dyn = subprocess.run(["readelf", "-d", f], check=True, capture_output=True, text=True).stdout
     paths = [line.split("[", 1)[1].rstrip("]") for line in dyn.splitlines() if "(RPATH)" in line or "(RUNPATH)" in line]
     assert all(p == "$ORIGIN" for p in paths), (f, paths)
@@ -55,8 +55,9 @@ def loaded(name):
     with open("/proc/self/maps") as maps:
         return name in maps.read()
 
-# libtorch is loaded only when a TorchScript model runs.
+# libtorch and OpenCV's codecs are loaded only when a model runs or an image is decoded.
 assert not loaded("libtorch_cpu"), "import fo loaded libtorch"
+assert not loaded("libopencv_imgcodecs"), "import fo loaded OpenCV's image codecs"
 
 ds = foz.load_zoo_dataset("shapes", max_samples=20, dataset_name="install-test",
                           dataset_dir=os.path.join(os.environ["HOME"], "shapes"))

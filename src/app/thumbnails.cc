@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "fo/error.h"
@@ -45,58 +44,55 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-// OpenCV can decode a JPEG at 1/2, 1/4 or 1/8 scale far faster than at full
-// size; pick the largest reduction that still leaves the longest side at
-// least the thumbnail's, when the sample's size is known.
-int ReducedReadFlag(const ThumbnailSource& source) {
-  if (!source.width || !source.height) return cv::IMREAD_COLOR;
+// A JPEG decodes at 1/2, 1/4 or 1/8 scale far faster than at full size;
+// pick the largest reduction that still leaves the longest side at least
+// the thumbnail's, when the sample's size is known.
+int Reduction(const ThumbnailSource& source) {
+  if (!source.width || !source.height) return 1;
   int longest = std::max(*source.width, *source.height);
-  if (longest >= 8 * kThumbnailMaxSide) return cv::IMREAD_REDUCED_COLOR_8;
-  if (longest >= 4 * kThumbnailMaxSide) return cv::IMREAD_REDUCED_COLOR_4;
-  if (longest >= 2 * kThumbnailMaxSide) return cv::IMREAD_REDUCED_COLOR_2;
-  return cv::IMREAD_COLOR;
+  if (longest >= 8 * kThumbnailMaxSide) return 8;
+  if (longest >= 4 * kThumbnailMaxSide) return 4;
+  if (longest >= 2 * kThumbnailMaxSide) return 2;
+  return 1;
 }
 
-cv::Mat DecodeWhole(const ThumbnailSource& source) {
-  cv::Mat bgr;
+Image DecodeWhole(const ThumbnailSource& source) {
   try {
-    bgr = cv::imread(source.filepath, ReducedReadFlag(source));
-  } catch (const cv::Exception& e) {
-    throw IOError("cannot decode image " + source.filepath + ": " + e.what());
+    return LoadImagePreview(source.filepath, Reduction(source));
+  } catch (const Error& e) {
+    throw IOError(e.what());
   }
-  if (bgr.empty()) throw IOError("cannot decode image " + source.filepath);
-  return bgr;
 }
 
 // The crop goes through the library's LoadImage + CropPatch, so that the
 // patch shown is exactly the one that was embedded.
-cv::Mat DecodeCrop(const ThumbnailSource& source) {
-  Image crop;
+Image DecodeCrop(const ThumbnailSource& source) {
   try {
-    crop = CropPatch(LoadImage(source.filepath), *source.box);
+    Image crop = CropPatch(LoadImage(source.filepath), *source.box);
+    crop.alpha.clear();
+    return crop;
   } catch (const Error& e) {
     throw IOError(e.what());
   }
-  cv::Mat rgb(crop.height, crop.width, CV_8UC3, crop.rgb.data());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
 }
 
-cv::Mat FitToThumbnail(const cv::Mat& image) {
-  int longest = std::max(image.cols, image.rows);
+Image FitToThumbnail(Image image) {
+  int longest = std::max(image.width, image.height);
   if (longest <= kThumbnailMaxSide) return image;
   double scale = static_cast<double>(kThumbnailMaxSide) / longest;
-  cv::Size size(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
-                std::max(1, static_cast<int>(std::lround(image.rows * scale))));
-  cv::Mat out;
-  cv::resize(image, out, size, 0, 0, cv::INTER_AREA);
+  Image out;
+  out.width = std::max(1, static_cast<int>(std::lround(image.width * scale)));
+  out.height = std::max(1, static_cast<int>(std::lround(image.height * scale)));
+  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
+  cv::Mat from(image.height, image.width, CV_8UC3, image.rgb.data());
+  cv::Mat to(out.height, out.width, CV_8UC3, out.rgb.data());  // resize writes into out.rgb
+  cv::resize(from, to, to.size(), 0, 0, cv::INTER_AREA);
   return out;
 }
 
 // Writes `bytes` to `path` through a temporary file in the same directory and
 // a rename, which is atomic on POSIX file systems.
-void WriteAtomically(const std::string& path, const std::vector<uchar>& bytes) {
+void WriteAtomically(const std::string& path, const std::vector<uint8_t>& bytes) {
   static std::atomic<uint64_t> counter{0};
   std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
   FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -195,10 +191,13 @@ std::string ThumbnailCache::Get(const ThumbnailSource& source, const std::string
 }
 
 void ThumbnailCache::Generate(const ThumbnailSource& source, const std::string& path) const {
-  cv::Mat image = FitToThumbnail(source.box ? DecodeCrop(source) : DecodeWhole(source));
-  std::vector<uchar> jpeg;
-  if (!cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality}))
-    throw IOError("cannot encode the thumbnail of " + source.filepath);
+  Image image = FitToThumbnail(source.box ? DecodeCrop(source) : DecodeWhole(source));
+  std::vector<uint8_t> jpeg;
+  try {
+    jpeg = EncodeJpeg(image, kJpegQuality);
+  } catch (const Error& e) {
+    throw IOError("cannot encode the thumbnail of " + source.filepath + ": " + e.what());
+  }
   WriteAtomically(path, jpeg);
 }
 

@@ -9,12 +9,13 @@
 #include <cmath>
 #include <filesystem>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // flags only: calls go through the plugin (image/codecs.h)
 #include <opencv2/imgproc.hpp>
 #include <random>
 
 #include "fo/demo.h"
 #include "fo/error.h"
+#include "image/codecs.h"
 
 namespace fo {
 namespace {
@@ -256,7 +257,7 @@ Sample MakeImage(Random& rng, const ShapesOptions& options, const std::string& p
   }
   bool ok = false;
   try {
-    ok = cv::imwrite(path, bg.bgr, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
+    ok = internal::GetImageCodecs().Write(path, bg.bgr, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
   } catch (const cv::Exception& e) {
     throw IOError("cannot write " + path + ": " + e.what());
   }

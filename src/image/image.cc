@@ -10,12 +10,14 @@
 #include <tuple>
 #include <utility>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // flags only: calls go through the plugin (codecs.h)
 #include <opencv2/imgproc.hpp>
 
 #include "fo/error.h"
+#include "image/codecs.h"
 
 namespace fo {
+using internal::GetImageCodecs;
 namespace {
 
 namespace fs = std::filesystem;
@@ -228,7 +230,7 @@ Image FromBgr(const cv::Mat& bgr, const cv::Mat& alpha) {
 }
 
 Image DecodeWithAlpha(const std::vector<uint8_t>& bytes, const std::string& path) {
-  cv::Mat m = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+  cv::Mat m = GetImageCodecs().Decode(bytes, cv::IMREAD_UNCHANGED);
   if (m.empty()) throw DecodeError(path, "unsupported format or corrupt data");
   if ((m.depth() != CV_8U && m.depth() != CV_16U) || m.channels() > 4) {
     throw DecodeError(path, "unsupported sample type " + std::to_string(m.depth()) + " x " + std::to_string(m.channels()));
@@ -254,12 +256,47 @@ Image LoadImage(const std::string& path) {
     if (KeepsAlpha(bytes)) return DecodeWithAlpha(bytes, path);
     // Everything else (JPEG above all) decodes as it always has: IMREAD_COLOR
     // turns JPEGs by their EXIF orientation and converts CMYK and gray.
-    cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    cv::Mat bgr = GetImageCodecs().Decode(bytes, cv::IMREAD_COLOR);
     if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
     return FromBgr(bgr, cv::Mat());
   } catch (const cv::Exception& e) {
     throw DecodeError(path, e.what());
   }
+}
+
+Image LoadImagePreview(const std::string& path, int reduction) {
+  int flags = cv::IMREAD_COLOR;
+  switch (reduction) {
+    case 1: break;
+    case 2: flags = cv::IMREAD_REDUCED_COLOR_2; break;
+    case 4: flags = cv::IMREAD_REDUCED_COLOR_4; break;
+    case 8: flags = cv::IMREAD_REDUCED_COLOR_8; break;
+    default: throw InvalidArgument("an image preview's reduction must be 1, 2, 4 or 8, not " + std::to_string(reduction));
+  }
+  std::vector<uint8_t> bytes = ReadFileBytes(path);
+  try {
+    cv::Mat bgr = GetImageCodecs().Decode(bytes, flags);
+    if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
+    return FromBgr(bgr, cv::Mat());
+  } catch (const cv::Exception& e) {
+    throw DecodeError(path, e.what());
+  }
+}
+
+std::vector<uint8_t> EncodeJpeg(const Image& image, int quality) {
+  CheckImage(image, "EncodeJpeg");
+  cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data()));
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uint8_t> jpeg;
+  bool ok = false;
+  try {
+    ok = GetImageCodecs().Encode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, quality});
+  } catch (const cv::Exception& e) {
+    throw IOError(std::string("cannot encode a JPEG: ") + e.what());
+  }
+  if (!ok) throw IOError("cannot encode a JPEG");
+  return jpeg;
 }
 
 std::pair<int, int> ReadImageSize(const std::string& path) {
@@ -278,7 +315,7 @@ void SaveImage(const Image& image, const std::string& path) {
   bool ok = false;
   std::string reason = "the encoder failed or the directory is not writable";
   try {
-    ok = cv::imwrite(path, bgr);
+    ok = GetImageCodecs().Write(path, bgr, {});
   } catch (const cv::Exception& e) {
     reason = e.what();
   }
