@@ -6,7 +6,10 @@
 #ifndef FO_CORE_PLUGIN_H_
 #define FO_CORE_PLUGIN_H_
 
+#include <mutex>
 #include <string>
+
+#include "fo/error.h"
 
 namespace fo::internal {
 
@@ -15,6 +18,23 @@ namespace fo::internal {
 // symbol `entry`. Never closed. Throws kFailedPrecondition with one line
 // naming the file, `purpose` and the fix if it cannot be loaded.
 void* LoadPluginEntry(const std::string& file, const char* entry, const std::string& purpose, const char* env_override);
+
+// The object a plugin's entry point (`extern "C" Interface* entry()`)
+// returns, loaded on the first call in the process (thread-safe; a failed
+// load throws and the next call tries again). One per Interface.
+template <typename Interface>
+Interface& LoadedPlugin(const std::string& file, const char* entry, const std::string& purpose,
+                        const char* env_override) {
+  static Interface* object = nullptr;
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    auto make = reinterpret_cast<Interface* (*)()>(LoadPluginEntry(file, entry, purpose, env_override));
+    Interface* made = make();
+    if (made == nullptr) throw FailedPrecondition(file + "'s entry point " + entry + " returned nothing");
+    object = made;
+  });
+  return *object;
+}
 
 }  // namespace fo::internal
 

@@ -248,17 +248,22 @@ Image DecodeWithAlpha(const std::vector<uint8_t>& bytes, const std::string& path
   return FromBgr(color, alpha);
 }
 
+// IMREAD_COLOR (or one of its reduced forms): EXIF orientation applied,
+// CMYK and gray converted, alpha dropped.
+Image DecodeColor(const std::vector<uint8_t>& bytes, const std::string& path, int flags) {
+  cv::Mat bgr = GetImageCodecs().Decode(bytes, flags);
+  if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
+  return FromBgr(bgr, cv::Mat());
+}
+
 }  // namespace
 
 Image LoadImage(const std::string& path) {
   std::vector<uint8_t> bytes = ReadFileBytes(path);
   try {
     if (KeepsAlpha(bytes)) return DecodeWithAlpha(bytes, path);
-    // Everything else (JPEG above all) decodes as it always has: IMREAD_COLOR
-    // turns JPEGs by their EXIF orientation and converts CMYK and gray.
-    cv::Mat bgr = GetImageCodecs().Decode(bytes, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
-    return FromBgr(bgr, cv::Mat());
+    // Everything else (JPEG above all) decodes as it always has.
+    return DecodeColor(bytes, path, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
     throw DecodeError(path, e.what());
   }
@@ -275,9 +280,7 @@ Image LoadImagePreview(const std::string& path, int reduction) {
   }
   std::vector<uint8_t> bytes = ReadFileBytes(path);
   try {
-    cv::Mat bgr = GetImageCodecs().Decode(bytes, flags);
-    if (bgr.empty()) throw DecodeError(path, "unsupported format or corrupt data");
-    return FromBgr(bgr, cv::Mat());
+    return DecodeColor(bytes, path, flags);
   } catch (const cv::Exception& e) {
     throw DecodeError(path, e.what());
   }

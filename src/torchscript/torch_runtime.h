@@ -36,15 +36,10 @@ inline constexpr const char* kTorchPluginFile = "libfo_torch.so";
 // version changes whenever TorchRuntime does, so a stale plugin is refused
 // by name rather than called through a mismatched vtable.
 inline constexpr const char* kTorchPluginEntry = "fo_torch_runtime_v1";
-using TorchPluginEntry = TorchRuntime* (*)();
 
-// Loads the plugin on first call (thread-safe). Throws kFailedPrecondition
+// Loads the plugin on first call (core/plugin.h). Throws kFailedPrecondition
 // with one line naming the file and the fix if it cannot be loaded.
 TorchRuntime& GetTorchRuntime();
-
-// True once the plugin is loaded in this process (tests check that commands
-// which run no model never load libtorch).
-bool TorchRuntimeLoaded();
 
 }  // namespace fo::internal
 
