@@ -11,11 +11,13 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "fo/brain.h"
 #include "fo/database.h"
 #include "fo/dataset.h"
 #include "fo/error.h"
+#include "similarity/index_files.h"
 #include "store/sqlite.h"
 #include "test_support.h"
 
@@ -348,6 +350,86 @@ TEST_F(IndexFilesTest, StorageIsValidatedAndRecorded) {
   o.params["storage"] = "float16";
   ComputeSimilarity(ds.view(), o);
   EXPECT_EQ(GetBrainInfo(ds, "half").config["params"]["storage"], "float16");
+}
+
+
+// A new handle's first scans read the files with pread, then (after the
+// second) scan the populated mapping in place: the answers never change,
+// for a float32 run and for an int8 run (codes scanned, float32 re-ranked).
+TEST_F(IndexFilesTest, ColdAndWarmScansOfANewHandleAgreeWithBruteForce) {
+  Dataset ds = MakeDataset(3000);
+  Matrix m = testing::RandomMatrix(3000, 16, 81);
+  Index(ds, "f32", m, ids);
+  ComputeSimilarityOptions o;
+  o.brain_key = "i8";
+  o.embeddings = m;
+  o.ids = ids;
+  o.params["storage"] = "int8";
+  ComputeSimilarity(ds.view(), o);
+  Matrix queries = testing::RandomMatrix(6, 16, 82);
+  for (std::string key : {"f32", "i8"}) {
+    auto index = Reopen(key);
+    for (size_t q = 0; q < queries.rows(); ++q) {
+      SCOPED_TRACE(key + " query " + std::to_string(q));
+      if (q == 3) std::this_thread::sleep_for(std::chrono::milliseconds(300));  // populated by now
+      auto hits = index->Query(SimilarityQuery::ByVector({queries.row(q).begin(), queries.row(q).end()}), 10, false);
+      EXPECT_EQ(HitIds(hits), BruteForce(ref, queries.row(q), 10, [](auto&) { return true; }));
+    }
+  }
+}
+
+TEST(RunFilesTest, ScansCopyUntilPopulatedAndAfterASlowInPlaceScan) {
+  testing::TempDir dir;
+  const size_t dim = 8, n = 5000;
+  auto files = internal::RunFiles::Create(dir.File("run-1-0"), dim, {});
+  std::vector<float> vectors(n * dim), norms(n, 1.0f);
+  std::iota(vectors.begin(), vectors.end(), 0.0f);
+  std::vector<int64_t> keys(n);
+  std::iota(keys.begin(), keys.end(), 1);
+  std::vector<uint8_t> oids(n * 24, 7);
+  internal::RowBatch batch{n, dim, vectors.data(), norms.data(), keys.data(), keys.data(), oids.data()};
+  files->Append(batch, 0);
+  std::vector<float> row(3 * dim);
+  files->ReadVectors(100, 3, row.data());
+  EXPECT_TRUE(std::equal(row.begin(), row.end(), vectors.begin() + 100 * dim));
+  auto in_place_within = [&](std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!files->ScanInPlace() && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return files->ScanInPlace();
+  };
+  EXPECT_FALSE(files->ScanInPlace());
+  files->Scanned(false, 0.010);
+  EXPECT_FALSE(in_place_within(std::chrono::milliseconds(200))) << "one scan (the CLI's) populates nothing";
+  files->Scanned(false, 0.010);
+  ASSERT_TRUE(in_place_within(std::chrono::milliseconds(20000)));
+  // In place as fast as copying (or untimed): stays in place.
+  files->Scanned(true, 0.015);
+  files->Scanned(true, -1);
+  EXPECT_TRUE(files->ScanInPlace());
+  // Slower than twice the last copying scan: the next 8 scans copy; after
+  // a second slow try, 16; after a fast one, 8 again.
+  auto copies_before_in_place = [&] {
+    int copies = 0;
+    for (; !files->ScanInPlace() && copies < 100; ++copies) files->Scanned(false, 0.010);
+    return copies;
+  };
+  files->Scanned(true, 0.021);
+  EXPECT_EQ(copies_before_in_place(), internal::RunFiles::kCopiesAfterSlowScan);
+  files->Scanned(true, 0.5);
+  EXPECT_EQ(copies_before_in_place(), 2 * internal::RunFiles::kCopiesAfterSlowScan);
+  files->Scanned(true, 0.012);
+  files->Scanned(true, 0.5);
+  EXPECT_EQ(copies_before_in_place(), internal::RunFiles::kCopiesAfterSlowScan);
+  EXPECT_TRUE(files->ScanInPlace());
+  // Appended rows are cold again.
+  files->Append(batch, n);
+  EXPECT_FALSE(files->ScanInPlace());
+  // A file cut short under a reader: one line, no crash.
+  fs::resize_file(dir.File("run-1-0") + "/vectors.f32", 4096 + 10 * dim * sizeof(float));
+  Error e = testing::CaughtError([&] { files->ReadVectors(n - 1, 1, row.data()); });
+  EXPECT_EQ(e.code(), ErrorCode::kCorruption);
+  EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("vectors.f32"));
 }
 
 }  // namespace

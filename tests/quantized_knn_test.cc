@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -116,7 +117,7 @@ struct Encoded {
   VectorStorage storage;
   ScalarQuantizer quantizer;
   std::vector<uint8_t> codes;
-  CodeMatrix view(const Matrix& base) const { return {storage, codes.data(), base.n, base.d, &quantizer}; }
+  CodeMatrix view(const Matrix& base) const { return {storage, codes.data(), base.n, base.d, &quantizer, {}}; }
 };
 
 Encoded Encode(const Matrix& base, VectorStorage storage, Metric metric) {
@@ -356,7 +357,7 @@ TEST(ScalarQuantizerTest, FromFlatRejectsBadHeaders) {
 TEST(ScalarQuantizerTest, Int8NeedsAMatchingQuantizer) {
   const Matrix m = Gaussian(10, 8, 1);
   std::vector<uint8_t> codes(m.n * m.d);
-  CodeMatrix view{VectorStorage::kInt8, codes.data(), m.n, m.d, nullptr};
+  CodeMatrix view{VectorStorage::kInt8, codes.data(), m.n, m.d, nullptr, {}};
   EXPECT_THROW(CandidateSearch(view, m.row(0), Metric::kCosine, false, nullptr, 5), Error);
   const ScalarQuantizer other = ScalarQuantizer::Train(m.x.data(), m.n / 2, m.d / 2, Metric::kCosine);
   EXPECT_THROW(EncodeRows(VectorStorage::kInt8, &other, Metric::kCosine, m.x.data(), m.n, m.d, codes.data()), Error);
@@ -469,6 +470,43 @@ TEST(QuantizedKnnTest, AllRowsCandidatesEqualsExactKnn) {
             const Answer exact = Exact(base, queries.row(qi), k, metric, reverse, nullptr);
             ASSERT_EQ(got.index, exact.index) << "k " << k;
             ASSERT_EQ(got.dist, exact.dist) << "k " << k;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Codes copied through CodeMatrix::read (a cold file read with pread) give
+// the same candidates, in the same order, as codes read in place.
+TEST(QuantizedKnnTest, CodesCopiedThroughAReaderGiveTheSameCandidates) {
+  const Matrix base = Clustered(20000, 40, 30, 71);
+  const Matrix queries = Queries(base, 3, 72);
+  std::vector<uint8_t> allowed(base.n, 1);
+  std::fill(allowed.begin() + 3000, allowed.begin() + 15000, 0);
+  for (VectorStorage storage : {VectorStorage::kInt8, VectorStorage::kFloat16}) {
+    for (Metric metric : kMetrics) {
+      const Encoded e = Encode(base, storage, metric);
+      const size_t row_bytes = CodeBytesPerRow(storage, base.d);
+      CodeMatrix copied = e.view(base);
+      std::atomic<size_t> rows_read{0};
+      copied.read = [&](size_t first, size_t count, void* out) {
+        std::memcpy(out, e.codes.data() + first * row_bytes, count * row_bytes);
+        rows_read += count;
+      };
+      copied.codes = nullptr;
+      for (bool reverse : {false, true}) {
+        for (const uint8_t* mask : {static_cast<const uint8_t*>(nullptr), static_cast<const uint8_t*>(allowed.data())}) {
+          SCOPED_TRACE(Label(storage, metric, reverse) + (mask ? " masked" : ""));
+          for (size_t qi = 0; qi < queries.n; ++qi) {
+            rows_read = 0;
+            const auto want = CandidateSearch(e.view(base), queries.row(qi), metric, reverse, mask, 150);
+            const auto got = CandidateSearch(copied, queries.row(qi), metric, reverse, mask, 150);
+            EXPECT_EQ(got, want);
+            EXPECT_GT(rows_read.load(), 0u);
+            if (mask) {
+              EXPECT_LT(rows_read.load(), base.n);
+            }
           }
         }
       }

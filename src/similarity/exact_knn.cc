@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "fo/error.h"
 #include "similarity/knn_select.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -266,7 +267,7 @@ int WorkerCount(double multiply_adds) {
 // The search.
 
 struct Problem {
-  const float* base;
+  const RowSource* base;
   const float* base_norms;  // null for dot product
   size_t n, d;
   const float* queries;
@@ -293,11 +294,14 @@ void ScanWithDotLoop(const Problem& p, int workers, WorkerTops& tops) {
   std::atomic<size_t> next{0};
   RunWorkers(workers, [&](int w) {
     std::vector<float> scores(chunk, 0.0f);
+    std::vector<uint8_t> buffer;
     for (size_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
       const size_t first = c * chunk, rows = std::min(chunk, p.n - first);
       const uint8_t* mask = p.allowed == nullptr ? nullptr : p.allowed + first;
+      if (mask != nullptr && std::all_of(mask, mask + rows, [](uint8_t a) { return a == 0; })) continue;
+      const float* base = reinterpret_cast<const float*>(p.base->Rows(first, rows, buffer));
       for (size_t q = 0; q < p.nq; ++q) {
-        dot_rows(p.base + first * p.d, rows, p.d, p.queries + q * p.d, mask, scores.data());
+        dot_rows(base, rows, p.d, p.queries + q * p.d, mask, scores.data());
         ScoresToKeys(KeysFor(p, q, first), scores.data(), rows);
         tops[w][q].OfferBlock(scores.data(), rows, static_cast<int64_t>(first), mask);
       }
@@ -315,14 +319,16 @@ void ScanWithGemm(const Problem& p, int workers, WorkerTops& tops) {
   std::atomic<size_t> next{0};
   auto scan = [&](int w) {
     std::vector<float> scores(query_block * kGemmRows);
+    std::vector<uint8_t> buffer;
     for (size_t item = next.fetch_add(1); item < items; item = next.fetch_add(1)) {
       const size_t q0 = (item / row_blocks) * query_block, nq = std::min(query_block, p.nq - q0);
       const size_t first = (item % row_blocks) * kGemmRows, rows = std::min(kGemmRows, p.n - first);
       const uint8_t* mask = p.allowed == nullptr ? nullptr : p.allowed + first;
       if (mask != nullptr && std::all_of(mask, mask + rows, [](uint8_t a) { return a == 0; })) continue;
+      const float* base = reinterpret_cast<const float*>(p.base->Rows(first, rows, buffer));
       // scores (nq x rows) = queries[q0..] * base[first..]^T
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq), static_cast<int>(rows),
-                  static_cast<int>(p.d), 1.0f, p.queries + q0 * p.d, static_cast<int>(p.d), p.base + first * p.d,
+                  static_cast<int>(p.d), 1.0f, p.queries + q0 * p.d, static_cast<int>(p.d), base,
                   static_cast<int>(p.d), 0.0f, scores.data(), static_cast<int>(rows));
       for (size_t q = 0; q < nq; ++q) {
         float* row_scores = scores.data() + q * rows;
@@ -361,6 +367,7 @@ void Finish(const Problem& p, int workers, WorkerTops& tops, int64_t* out_index,
   const int mergers = static_cast<int>(std::min<size_t>(static_cast<size_t>(workers), p.nq));
   RunWorkers(mergers, [&](int) {
     std::vector<Hit> all;
+    std::vector<uint8_t> buffer;
     for (size_t q = next.fetch_add(1); q < p.nq; q = next.fetch_add(1)) {
       all.clear();
       for (int w = 0; w < workers; ++w) {
@@ -375,7 +382,8 @@ void Finish(const Problem& p, int workers, WorkerTops& tops, int64_t* out_index,
         // (a row equal to the query comes out near 1e-3 |q| instead of 0), so
         // the winners' distances are recomputed directly and re-sorted.
         for (size_t j = 0; j < m; ++j) {
-          all[j].key = EuclideanKey(p.queries + q * p.d, p.base + all[j].index * p.d, p.d, p.reverse);
+          const auto* row = reinterpret_cast<const float*>(p.base->Rows(static_cast<size_t>(all[j].index), 1, buffer));
+          all[j].key = EuclideanKey(p.queries + q * p.d, row, p.d, p.reverse);
         }
         std::sort(all.begin(), all.begin() + m, Before);
       }
@@ -412,6 +420,13 @@ void RowNorms(const float* x, size_t n, size_t d, float* out) {
   });
 }
 
+const uint8_t* RowSource::Rows(size_t first, size_t count, std::vector<uint8_t>& buffer) const {
+  if (data != nullptr) return data + first * row_bytes;
+  if (buffer.size() < count * row_bytes) buffer.resize(count * row_bytes);
+  read(first, count, buffer.data());
+  return buffer.data();
+}
+
 void ExactKnn(const float* base, const float* base_norms, size_t n, size_t d, const float* queries, size_t nq, size_t k,
               Metric metric, bool reverse, const uint8_t* allowed, int64_t* out_index, float* out_dist) {
   if (nq == 0 || k == 0) return;
@@ -423,10 +438,19 @@ void ExactKnn(const float* base, const float* base_norms, size_t n, size_t d, co
     RowNorms(base, n, d, own_norms.data());
     base_norms = own_norms.data();
   }
+  ExactKnn(RowSource::InPlace(base, d * sizeof(float)), base_norms, n, d, queries, nq, k, metric, reverse, allowed,
+           out_index, out_dist);
+}
+
+void ExactKnn(const RowSource& base, const float* base_norms, size_t n, size_t d, const float* queries, size_t nq,
+              size_t k, Metric metric, bool reverse, const uint8_t* allowed, int64_t* out_index, float* out_dist) {
+  if (nq == 0 || k == 0) return;
+  if (metric != Metric::kDotProduct && base_norms == nullptr && n > 0)
+    throw InvalidArgument(std::string("ExactKnn: the ") + MetricName(metric) + " metric needs the rows' norms");
   std::vector<float> query_norms(nq);
   RowNorms(queries, nq, d, query_norms.data());
 
-  Problem p{base,    metric == Metric::kDotProduct ? nullptr : base_norms,
+  Problem p{&base,   metric == Metric::kDotProduct ? nullptr : base_norms,
             n,       d,
             queries, query_norms.data(),
             nq,      k,

@@ -490,7 +490,7 @@ void ScalarQuantizer::Decode(const uint8_t* codes, size_t n, float* out) const {
 
 void EncodeRows(VectorStorage storage, const ScalarQuantizer* quantizer, Metric metric, const float* x, size_t n,
                 size_t d, uint8_t* codes) {
-  CheckCodes({storage, codes, n, d, quantizer});
+  CheckCodes({storage, codes, n, d, quantizer, {}});
   const size_t row_bytes = CodeBytesPerRow(storage, d);
   const int workers = WorkerCount(static_cast<double>(n) * d);
   // Buffers per worker, allocated once: a fresh vector per block (hundreds of
@@ -540,11 +540,13 @@ std::vector<int64_t> CandidateSearch(const CodeMatrix& codes, const float* query
   const int workers = WorkerCount(static_cast<double>(n) * d);
   std::vector<TopK> tops(workers, TopK(std::min(n_candidates, n)));
   std::vector<std::vector<float>> keys(workers, std::vector<float>(block, 0.0f));
+  std::vector<std::vector<uint8_t>> buffers(workers);
+  const RowSource source{codes.codes, codes.read, row_bytes};
   ForEachBlock(n, block, workers, [&](int w, size_t first, size_t rows) {
     const uint8_t* mask = allowed == nullptr ? nullptr : allowed + first;
     if (mask != nullptr && std::all_of(mask, mask + rows, [](uint8_t a) { return a == 0; })) return;
     float* block_keys = keys[w].data();
-    score(codes.codes + first * row_bytes, rows, d, t.a.data(), t.b.data(), mask, block_keys);
+    score(source.Rows(first, rows, buffers[w]), rows, d, t.a.data(), t.b.data(), mask, block_keys);
     SumsToKeys(t, block_keys, rows);
     tops[w].OfferBlock(block_keys, rows, static_cast<int64_t>(first), mask);
   });

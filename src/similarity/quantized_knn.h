@@ -105,6 +105,9 @@ struct CodeMatrix {
   const uint8_t* codes = nullptr;              // n x CodeBytesPerRow(storage, d) bytes
   size_t n = 0, d = 0;
   const ScalarQuantizer* quantizer = nullptr;  // REQUIRED for kInt8
+  // Instead of `codes` (null): copies rows [first, first + count) to `out`,
+  // as RowSource::read (exact_knn.h) and for the same reason.
+  std::function<void(size_t first, size_t count, void* out)> read;
 };
 
 // How many candidates to re-rank for a top-k: max(4k, k + 100). The fixed

@@ -30,6 +30,7 @@
 // exact scan is as cheap and is used instead. An unsaved index is always
 // searched exactly (its rows are in memory anyway).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <unordered_map>
@@ -287,15 +288,38 @@ class SklearnBackend : public SimilarityBackend {
     std::vector<int64_t> idx(queries.rows() * k);
     std::vector<float> dist(queries.rows() * k);
     const uint8_t* mask = allowed.empty() ? nullptr : allowed.data();
+    // A saved run's scans copy rows with pread until its mapping is
+    // populated, and when in place turns out slower (RunFiles::ScanInPlace).
+    const bool copies = run_id_ != 0 && files_ && !files_->ScanInPlace();
+    const auto start = std::chrono::steady_clock::now();
     if (SearchesCodes(k, allowed)) {
       internal::CodeMatrix codes = files_->codes();
-      auto fetch = [&](int64_t r) { return c.vectors + static_cast<size_t>(r) * c.dim; };
+      std::vector<float> row(copies ? c.dim : 0);
+      auto fetch = [&](int64_t r) -> const float* {
+        if (!copies) return c.vectors + static_cast<size_t>(r) * c.dim;
+        files_->ReadVectors(static_cast<size_t>(r), 1, row.data());
+        return row.data();
+      };
+      if (copies) {
+        codes.read = [this](size_t first, size_t count, void* out) { files_->ReadCodes(first, count, out); };
+        codes.codes = nullptr;
+      }
       for (size_t q = 0; q < queries.rows(); ++q)
         internal::QuantizedKnn(codes, fetch, queries.data() + q * c.dim, k, metric_, reverse, mask, idx.data() + q * k,
                                dist.data() + q * k, Candidates(k, c.rows));
     } else {
-      internal::ExactKnn(c.vectors, c.norms, c.rows, c.dim, queries.data(), queries.rows(), k, metric_, reverse, mask,
+      internal::RowSource rows = internal::RowSource::InPlace(c.vectors, c.dim * sizeof(float));
+      if (copies) {
+        rows.data = nullptr;
+        rows.read = [this](size_t first, size_t count, void* out) { files_->ReadVectors(first, count, out); };
+      }
+      internal::ExactKnn(rows, c.norms, c.rows, c.dim, queries.data(), queries.rows(), k, metric_, reverse, mask,
                          idx.data(), dist.data());
+    }
+    if (run_id_ != 0 && files_) {
+      // Only scans of every row are comparable with one another.
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      files_->Scanned(!copies, mask == nullptr ? took.count() : -1.0);
     }
     for (size_t q = 0; q < queries.rows(); ++q) {
       for (size_t j = 0; j < k; ++j) {
