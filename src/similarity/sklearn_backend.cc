@@ -288,11 +288,14 @@ class SklearnBackend : public SimilarityBackend {
     std::vector<int64_t> idx(queries.rows() * k);
     std::vector<float> dist(queries.rows() * k);
     const uint8_t* mask = allowed.empty() ? nullptr : allowed.data();
+    const size_t eligible = EligibleRows(allowed);
     // A saved run's scans copy rows with pread until its mapping is
-    // populated, and when in place turns out slower (RunFiles::ScanInPlace).
-    const bool copies = run_id_ != 0 && files_ && !files_->ScanInPlace();
+    // populated, and when in place turns out slower (RunFiles::ScanInPlace);
+    // but a sparse view (a take(1000)) reads few rows, and in place touches
+    // only their pages where a copy would read whole blocks around them.
+    const bool copies = run_id_ != 0 && files_ && !files_->ScanInPlace() && eligible * kSparseView > c.rows;
     const auto start = std::chrono::steady_clock::now();
-    if (SearchesCodes(k, allowed)) {
+    if (SearchesCodes(k, eligible)) {
       internal::CodeMatrix codes = files_->codes();
       std::vector<float> row(copies ? c.dim : 0);
       auto fetch = [&](int64_t r) -> const float* {
@@ -358,13 +361,21 @@ class SklearnBackend : public SimilarityBackend {
   // with codes, and candidates well under the eligible rows (otherwise the
   // re-rank would read most float32 rows anyway, and the exact scan costs
   // no more).
-  bool SearchesCodes(size_t k, const std::vector<uint8_t>& allowed) const {
+  bool SearchesCodes(size_t k, size_t eligible) const {
     if (run_id_ == 0 || !files_ || files_->codes().codes == nullptr) return false;
-    size_t eligible = allowed.empty() ? columns().rows
-                                      : static_cast<size_t>(std::count_if(allowed.begin(), allowed.end(),
-                                                                          [](uint8_t a) { return a != 0; }));
     return Candidates(k, columns().rows) * 4 < eligible;
   }
+
+  // Rows a search may return: all, or those `allowed` marks.
+  size_t EligibleRows(const std::vector<uint8_t>& allowed) const {
+    if (allowed.empty()) return columns().rows;
+    return static_cast<size_t>(std::count_if(allowed.begin(), allowed.end(), [](uint8_t a) { return a != 0; }));
+  }
+
+  // A view holding under 1 row in kSparseView is read in place even from a
+  // cold mapping: a 128 KiB block copied for each of its rows would cost
+  // more than the page faults of its rows alone.
+  static constexpr size_t kSparseView = 64;
 
   // More rows crowd more near-ties into the codes' error band: 10M
   // clustered 512-d rows missed a true top-10 row in 2 of 100 queries with
