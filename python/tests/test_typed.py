@@ -185,6 +185,14 @@ def test_brain_info_is_a_fiftyone_run_info(dataset, fo):
     assert index.config.metric == "euclidean" and index.config.cls == "fo.run_info.SklearnSimilarityConfig"
 
 
+def test_cli_prints_brain_info_as_python(dataset, fo, fo_cli):
+    import fo.brain as fob
+    emb = np.random.default_rng(5).random((len(dataset), 3)).astype(np.float32)
+    fob.compute_similarity(dataset, embeddings=emb, brain_key="shown")
+    out = subprocess.run([fo_cli, "brain", "info", "typed", "shown"], capture_output=True, text=True, check=True).stdout
+    assert out == str(dataset.get_brain_info("shown")) + "\n"
+
+
 def test_run_config_records_patches(dataset, samples, fo):
     import fo.brain as fob
     n = sum(len(s.gt.detections) for s in samples)
