@@ -82,6 +82,10 @@ class Dataset {
   void SetLabelValues(const std::string& label_field, const std::string& attr,
                       const std::map<std::string, Value>& values);
   std::vector<FieldInfo> Fields() const;
+  // FiftyOne's media_type: fo datasets hold images.
+  std::string media_type() const { return "image"; }
+  // FiftyOne's persistent flag: a dataset stays in the store until deleted.
+  bool persistent() const { return true; }
 
   // The number of labels in Detections field `field`, over all samples.
   size_t CountLabels(const std::string& field) const;

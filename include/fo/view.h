@@ -90,7 +90,11 @@ class View {
   const std::string& dataset_name() const { return dataset_name_; }
   int64_t dataset_id() const { return dataset_id_; }
   const std::shared_ptr<Database>& database() const { return db_; }
-  // A short human-readable description of the stages, e.g. "take(10) > limit(3)".
+  // Each stage as FiftyOne prints it, in order: "Limit(limit=3)",
+  // "MatchTags(tags=['a'], bool=True, all=False)"... (the "View stages:" of
+  // a view's summary, fo/summary.h).
+  std::vector<std::string> StageDescriptions() const;
+  // The same on one line for diagnostics: "dataset 'x' > Limit(limit=3)".
   std::string Describe() const;
 
  private:

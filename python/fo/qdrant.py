@@ -8,44 +8,32 @@ the C++ REST client the index itself uses (same connection, same
 credentials; the API key is never shown). Not thread-safe, like the index.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, List, Optional
+import json
+from urllib.parse import quote
 
 from fo import _fo
+from fo.qdrant_models import (  # noqa: F401
+    CollectionDescription,
+    CollectionInfo,
+    CollectionsResponse,
+    CountResult,
+    QueryResponse,
+    Record,
+    ScoredPoint,
+)
 
 
-@dataclass
-class CollectionDescription:
-    name: str
+def _path(collection_name, *rest):
+    return "/".join(["/collections", quote(str(collection_name), safe="")] + list(rest))
 
 
-@dataclass
-class CollectionsResponse:
-    collections: List[CollectionDescription] = field(default_factory=list)
-
-
-@dataclass
-class CountResult:
-    count: int
-
-
-@dataclass
-class Record:
-    id: str
-    payload: Optional[dict] = None
-    vector: Any = None
-
-
-@dataclass
-class ScoredPoint:
-    id: str
-    score: float
-    payload: Optional[dict] = None
-
-
-@dataclass
-class QueryResponse:
-    points: List[ScoredPoint] = field(default_factory=list)
+def _query_json(query):
+    """A vector (numpy array or list) as a list of floats; a point id as is."""
+    if isinstance(query, (str, int)):
+        return query
+    if hasattr(query, "tolist"):
+        query = query.tolist()
+    return [float(x) for x in query]
 
 
 class QdrantClient:
@@ -67,43 +55,54 @@ class QdrantClient:
     def __repr__(self):
         return "<QdrantClient url=%s>" % self.url
 
+    def _request(self, method, path, body=None):
+        """The envelope's ``result`` of one REST call, through the index's client."""
+        return self._handle.request(method, path, "" if body is None else json.dumps(body))
+
     def get_collections(self):
-        return CollectionsResponse([CollectionDescription(n) for n in self._handle.list_collections()])
+        return CollectionsResponse.from_json(self._request("GET", "/collections"))
 
     def collection_exists(self, collection_name):
         return self._handle.collection_exists(collection_name)
 
     def get_collection(self, collection_name):
-        """The collection's info (``status``, ``points_count``, ``config``...) as a dict."""
-        return self._handle.get_collection(collection_name)
+        """The collection's info: ``status``, ``points_count``,
+        ``config.params.vectors.size``..."""
+        return CollectionInfo.from_json(self._request("GET", _path(collection_name)))
 
     def delete_collection(self, collection_name):
         return self._handle.delete_collection(collection_name)
 
     def count(self, collection_name, exact=True):
-        return CountResult(self._handle.count(collection_name))
+        return CountResult.from_json(self._request("POST", _path(collection_name, "points", "count"),
+                                                   {"exact": bool(exact)}))
 
     def retrieve(self, collection_name, ids, with_payload=True, with_vectors=False):
-        return [Record(**p) for p in self._handle.retrieve(collection_name, list(ids), bool(with_vectors),
-                                                           bool(with_payload))]
+        body = {"ids": list(ids), "with_payload": with_payload, "with_vector": with_vectors}
+        return [Record.from_json(p) for p in self._request("POST", _path(collection_name, "points"), body)]
 
     def scroll(self, collection_name, limit=10, offset=None, with_payload=True, with_vectors=False):
         """``(records, next_page_offset)``; pass the offset back to continue."""
-        points, next_offset = self._handle.scroll(collection_name, int(limit), offset, bool(with_vectors),
-                                                  bool(with_payload))
-        return [Record(**p) for p in points], next_offset
+        body = {"limit": int(limit), "with_payload": with_payload, "with_vector": with_vectors}
+        if offset is not None:
+            body["offset"] = offset
+        page = self._request("POST", _path(collection_name, "points", "scroll"), body)
+        return [Record.from_json(p) for p in page["points"]], page.get("next_page_offset")
 
-    def search(self, collection_name, query_vector, limit=10, with_payload=True):
-        return [ScoredPoint(**p) for p in self._handle.query(collection_name, query_vector, int(limit),
-                                                              bool(with_payload))]
+    def query_points(self, collection_name, query=None, limit=10, with_payload=True, with_vectors=False):
+        body = {"limit": int(limit), "with_payload": with_payload, "with_vector": with_vectors}
+        if query is not None:
+            body["query"] = _query_json(query)
+        return QueryResponse.from_json(self._request("POST", _path(collection_name, "points", "query"), body))
 
-    def query_points(self, collection_name, query, limit=10, with_payload=True):
-        return QueryResponse(self.search(collection_name, query, limit=limit, with_payload=with_payload))
+    def search(self, collection_name, query_vector, limit=10, with_payload=True, with_vectors=False):
+        return self.query_points(collection_name, query_vector, limit=limit, with_payload=with_payload,
+                                 with_vectors=with_vectors).points
 
     def delete(self, collection_name, points_selector):
         """Deletes points by id (a list of point ids)."""
         self._handle.delete_points(collection_name, list(points_selector))
 
 
-__all__ = ["QdrantClient", "CollectionsResponse", "CollectionDescription", "CountResult", "Record",
+__all__ = ["QdrantClient", "CollectionInfo", "CollectionsResponse", "CollectionDescription", "CountResult", "Record",
            "ScoredPoint", "QueryResponse"]

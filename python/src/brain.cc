@@ -6,6 +6,7 @@
 #include "fo/dataset.h"
 #include "fo/error.h"
 #include "fo/qdrant_backend.h"
+#include "fo/run_info.h"
 #include "fo/similarity.h"
 
 namespace fo::py_bind {
@@ -16,6 +17,15 @@ std::string RunType(py::handle type) {
   if (py::isinstance<py::str>(type)) return type.cast<std::string>();
   if (py::hasattr(type, "_fo_run_type")) return type.attr("_fo_run_type").cast<std::string>();
   throw InvalidArgument("type must be a str or fo.brain.Similarity");
+}
+
+// fo/run_info.py, which builds FiftyOne's BrainInfo and config objects.
+py::module_ RunInfoModule() { return py::module_::import("fo.run_info"); }
+
+// A Python dict keeping the JSON's key order (the printed order of a run's
+// fields), which converting through nlohmann::json would sort.
+py::object OrderedFromJson(const nlohmann::ordered_json& j) {
+  return py::module_::import("json").attr("loads")(j.dump());
 }
 
 py::object IdArray(const std::vector<std::string>& ids) {
@@ -38,74 +48,25 @@ namespace {
 // Python object keeps alive), wrapped by fo/qdrant.py in qdrant-client's
 // method names and result types.
 void BindQdrantClient(py::module_& m) {
-  auto point = [](const QdrantPoint& p) {
-    py::dict d;
-    d["id"] = p.id;
-    d["vector"] = p.vector.empty() ? py::object(py::none())
-                                   : py::object(FromMatrix(Matrix(1, p.vector.size(), p.vector), true));
-    d["payload"] = FromJson(p.payload);
-    return d;
-  };
   py::class_<QdrantClient, std::unique_ptr<QdrantClient, py::nodelete>>(m, "QdrantClientHandle")
       .def_property_readonly("url", &QdrantClient::url)
-      .def("list_collections", [](QdrantClient& c) { py::gil_scoped_release r; return c.ListCollections(); })
+      // One REST call (JSON body text, "" for none): the envelope's `result`
+      // as Python values, which fo/qdrant_models.py turns into models.
+      .def("request", [](QdrantClient& c, const std::string& method, const std::string& path, const std::string& body) {
+        nlohmann::json result;
+        {
+          py::gil_scoped_release r;
+          result = c.Request(method, path, body);
+        }
+        return py::module_::import("json").attr("loads")(result.dump());
+      }, py::arg("method"), py::arg("path"), py::arg("body") = "")
       .def("collection_exists", [](QdrantClient& c, const std::string& name) {
         py::gil_scoped_release r;
         return c.CollectionExists(name);
       })
-      .def("get_collection", [](QdrantClient& c, const std::string& name) {
-        nlohmann::json j;
-        {
-          py::gil_scoped_release r;
-          j = c.GetCollection(name);
-        }
-        return FromJson(j);
-      })
       .def("delete_collection", [](QdrantClient& c, const std::string& name) {
         py::gil_scoped_release r;
         return c.DeleteCollection(name);
-      })
-      .def("count", [](QdrantClient& c, const std::string& name) { py::gil_scoped_release r; return c.Count(name); })
-      .def("retrieve", [point](QdrantClient& c, const std::string& name, py::object ids, bool with_vectors,
-                               bool with_payload) {
-        std::vector<std::string> point_ids = ToIds(ids, "ids");
-        std::vector<QdrantPoint> points;
-        {
-          py::gil_scoped_release r;
-          points = c.Retrieve(name, point_ids, with_vectors, with_payload);
-        }
-        py::list out;
-        for (const auto& p : points) out.append(point(p));
-        return out;
-      })
-      .def("scroll", [point](QdrantClient& c, const std::string& name, size_t limit, py::object offset,
-                             bool with_vectors, bool with_payload) {
-        nlohmann::json start = ToJson(offset);
-        QdrantScrollPage page;
-        {
-          py::gil_scoped_release r;
-          page = c.Scroll(name, nullptr, limit, start, with_vectors, with_payload);
-        }
-        py::list out;
-        for (const auto& p : page.points) out.append(point(p));
-        return py::make_tuple(out, FromJson(page.next_page_offset));
-      })
-      .def("query", [](QdrantClient& c, const std::string& name, py::object vector, size_t limit, bool with_payload) {
-        Matrix q = ToMatrix(vector, "query_vector", true);
-        std::vector<std::vector<QdrantScoredPoint>> hits;
-        {
-          py::gil_scoped_release r;
-          hits = c.QueryBatch(name, q, limit, nullptr, with_payload);
-        }
-        py::list out;
-        for (const auto& h : hits.front()) {
-          py::dict d;
-          d["id"] = h.id;
-          d["score"] = h.score;
-          d["payload"] = FromJson(h.payload);
-          out.append(d);
-        }
-        return out;
       })
       .def("delete_points", [](QdrantClient& c, const std::string& name, py::object ids) {
         std::vector<std::string> point_ids = ToIds(ids, "ids");
@@ -130,14 +91,7 @@ void AddBrainMethods(py::class_<Dataset>& cls) {
       .def("has_brain_run", [](const Dataset& d, const std::string& key) { return HasBrainRun(d, key); }, py::arg("brain_key"))
       .def("has_brain_runs", [](const Dataset& d) { return !ListBrainRuns(d).empty(); })
       .def("get_brain_info", [](const Dataset& d, const std::string& key) {
-        BrainInfo info = GetBrainInfo(d, key);
-        py::dict out;
-        out["key"] = info.key;
-        out["version"] = info.version;
-        out["timestamp"] = info.timestamp;
-        out["type"] = info.type;
-        out["config"] = FromJson(info.config);
-        return out;
+        return RunInfoModule().attr("brain_info_from_json")(OrderedFromJson(BrainInfoJson(GetBrainInfo(d, key))));
       }, py::arg("brain_key"))
       .def("load_brain_results", [](const Dataset& d, const std::string& key, py::kwargs credentials) {
         nlohmann::json c = ToJson(credentials);
@@ -155,7 +109,13 @@ void BindBrain(py::module_& m) {
   py::class_<SimilarityIndex, std::unique_ptr<SimilarityIndex>>(m, "SimilarityIndex")
       .def_property_readonly("key", &SimilarityIndex::brain_key)
       .def_property_readonly("brain_key", &SimilarityIndex::brain_key)
-      .def_property_readonly("config", [](const SimilarityIndex& i) { return FromJson(i.config().ToJson()); })
+      .def_property_readonly("config", [](const SimilarityIndex& i) {
+        nlohmann::json credentials = nlohmann::json::object();
+        for (const auto& [name, value] : i.config().params.items())
+          if (IsCredentialParam(name)) credentials[name] = value;
+        return RunInfoModule().attr("config_from_json")(OrderedFromJson(SimilarityConfigJson(i.config())),
+                                                        FromJson(credentials));
+      })
       .def_property_readonly("is_patch_index", &SimilarityIndex::is_patch_index)
       .def_property_readonly("supports_prompts", &SimilarityIndex::supports_prompts)
       .def_property_readonly("total_index_size", [](SimilarityIndex& i) { py::gil_scoped_release r; return i.total_index_size(); })

@@ -9,6 +9,7 @@
 #include "fo/demo.h"
 #include "fo/error.h"
 #include "fo/object_id.h"
+#include "fo/summary.h"
 
 namespace fo::py_bind {
 
@@ -295,7 +296,13 @@ void BindDataset(py::module_& m) {
 
   py::class_<View> view(m, "DatasetView");
   AddViewMethods(view, [](const View& v) { return v; });
-  view.def("__repr__", [](const View& v) { return "<DatasetView: " + v.dataset_name() + " > " + v.Describe() + ">"; })
+  // As FiftyOne: repr() and str() are the summary.
+  view.def("summary", [](const View& v) { py::gil_scoped_release r; return ViewSummary(v); })
+      .def("__repr__", [](const View& v) { py::gil_scoped_release r; return ViewSummary(v); })
+      .def_property_readonly("dataset_name", &View::dataset_name)
+      .def_property_readonly("media_type", [](const View& v) {
+        return Dataset::Load(v.database(), v.dataset_name()).media_type();
+      })
       .def("__getitem__", [](const View& v, const std::string& id) {
         auto samples = v.Select({id}).Samples();
         if (samples.empty()) throw NotFound("sample '" + id + "' is not in the view");
@@ -336,7 +343,14 @@ void BindDataset(py::module_& m) {
         for (const auto& f : d.Fields()) out[py::str(f.name)] = f.type;
         return out;
       })
-      .def("__repr__", [](const Dataset& d) { return "<Dataset: " + d.name() + ">"; });
+      .def_property_readonly("media_type", &Dataset::media_type)
+      .def_property("persistent", &Dataset::persistent, [](const Dataset& d, bool persistent) {
+        if (!persistent)
+          throw InvalidArgument("fo datasets are always persistent; delete dataset '" + d.name() +
+                                "' with dataset.delete() when it is no longer needed");
+      })
+      .def("summary", [](const Dataset& d) { py::gil_scoped_release r; return DatasetSummary(d); })
+      .def("__repr__", [](const Dataset& d) { py::gil_scoped_release r; return DatasetSummary(d); });
   AddBrainMethods(ds);
   AddEmbeddingMethods(view, ds);
 

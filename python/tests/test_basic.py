@@ -78,7 +78,7 @@ def test_similarity_numpy_embeddings(fo, dataset):
     assert index.total_index_size == 20
     assert dataset.list_brain_runs(type=fob.Similarity) == ["np_sim"]
     assert dataset.has_brain_run("np_sim")
-    assert dataset.get_brain_info("np_sim")["config"]["metric"] == "cosine"
+    assert dataset.get_brain_info("np_sim").config.metric == "cosine"
 
     # by id
     view = dataset.sort_by_similarity(ids[3], k=5, brain_key="np_sim")

@@ -83,7 +83,7 @@ def test_index_compute_embeddings(store, shapes):
     model = foz.load_zoo_model("color-gradient-descriptor")
     index = fob.compute_similarity(shapes, model=model, embeddings=False, brain_key="empty")
     assert index.total_index_size == 0
-    assert shapes.get_brain_info("empty")["config"]["model"] == "color-gradient-descriptor"
+    assert shapes.get_brain_info("empty").config.model == "color-gradient-descriptor"
     view = shapes.limit(4)
     embeddings, sample_ids, label_ids = index.compute_embeddings(view)
     assert embeddings.shape == (4, model.dimension) and list(sample_ids) == view.values("id") and label_ids is None

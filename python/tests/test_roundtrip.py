@@ -31,7 +31,7 @@ def test_a_run_made_by_the_cli_is_usable_from_python(store, fo_cli):
     dataset = fo.load_dataset("from-cli")
     assert "from-cli" in fo.list_datasets() and len(dataset) == 12
     assert dataset.list_brain_runs() == ["cli_run"]
-    assert dataset.get_brain_info("cli_run")["config"]["model"] == "color-gradient-descriptor"
+    assert dataset.get_brain_info("cli_run").config.model == "color-gradient-descriptor"
     query = dataset.first().id
     view = dataset.sort_by_similarity(query, k=5, brain_key="cli_run", dist_field="dist")
     ids, dists = sorted_ids_cli(fo_cli, "from-cli", "cli_run", query, 5)

@@ -23,6 +23,7 @@
 #include "fo/error.h"
 #include "brain/index_cache.h"
 #include "store/sqlite.h"
+#include "store/stage_repr.h"
 #include "store/stages.h"
 #include "store/view_keys.h"
 #include "store/view_query.h"
@@ -66,15 +67,36 @@ class SortBySimilarityStage : public Stage {
     ReplaceByKeys(q, result_->keys, result_->extras, ChangeStamp(input) == result_->stamp);
   }
 
+  // FiftyOne's SortBySimilarity(query, k, reverse, dist_field, brain_key);
+  // a vector query prints as its list of numbers.
   std::string Describe() const override {
-    std::string what = !query_.text.empty() ? "\"" + query_.text + "\""
-                       : !query_.ids.empty() ? std::to_string(query_.ids.size()) + " ids"
-                                              : std::to_string(query_.vectors.rows()) + " vectors";
-    return "sort_by_similarity(" + what + (options_.k ? ", k=" + std::to_string(*options_.k) : "") +
-           (options_.reverse ? ", reverse" : "") + ")";
+    nlohmann::json query;
+    if (!query_.text.empty()) query = query_.text;
+    else if (query_.ids.size() == 1) query = query_.ids.front();
+    else if (!query_.ids.empty()) query = query_.ids;
+    else query = QueryVectorsJson();
+    return StageRepr("SortBySimilarity", {{"query", query},
+                                          {"k", options_.k ? nlohmann::json(*options_.k) : nlohmann::json(nullptr)},
+                                          {"reverse", options_.reverse},
+                                          {"dist_field", options_.dist_field.empty() ? nlohmann::json(nullptr)
+                                                                                     : nlohmann::json(options_.dist_field)},
+                                          {"brain_key", options_.brain_key.empty() ? nlohmann::json(nullptr)
+                                                                                   : nlohmann::json(options_.brain_key)}});
   }
 
  private:
+  // One vector as a list, several as a list of lists (numpy's tolist()).
+  nlohmann::json QueryVectorsJson() const {
+    const Matrix& m = query_.vectors;
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t r = 0; r < m.rows(); ++r) {
+      nlohmann::json row = nlohmann::json::array();
+      for (float x : m.row(r)) row.push_back(static_cast<double>(x));
+      rows.push_back(std::move(row));
+    }
+    return rows.size() == 1 ? rows.front() : rows;
+  }
+
   struct Result {
     std::vector<int64_t> keys;  // one per sample, in rank order
     std::shared_ptr<const RowExtras> extras;

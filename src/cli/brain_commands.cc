@@ -9,6 +9,7 @@
 #include "output.h"
 #include "fo/brain.h"
 #include "fo/database.h"
+#include "fo/run_info.h"
 
 namespace fo::cli {
 
@@ -53,23 +54,15 @@ void AddInfo(CLI::App& brain) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = brain.add_subcommand("info", "Show a brain run's record and configuration");
+  CLI::App* cmd = brain.add_subcommand("info", "Show a brain run's record and configuration, as FiftyOne prints it");
   cmd->add_option("NAME", args->dataset, "Dataset name")->required();
   cmd->add_option("KEY", args->key, "Brain key")->required();
   cmd->add_flag("--json", args->json, "Print JSON on stdout");
   cmd->callback([args] {
     BrainInfo info = GetBrainInfo(LoadDataset(args->dataset), args->key);
     if (args->json) return PrintJson(InfoToJson(info));
-    std::cout << "key:        " << info.key << '\n'
-              << "type:       " << info.type << '\n'
-              << "backend:    " << BackendOf(info) << '\n'
-              << "version:    " << info.version << '\n'
-              << "timestamp:  " << info.timestamp << '\n'
-              << "config:\n";
-    for (const auto& [name, value] : info.config.items()) {
-      std::cout << "    " << name << ": " << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                << '\n';
-    }
+    // The text Python's print(dataset.get_brain_info(key)) shows.
+    std::cout << FormatRunJson(BrainInfoJson(info)) << '\n';
   });
 }
 

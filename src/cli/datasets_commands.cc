@@ -8,6 +8,7 @@
 #include "output.h"
 #include "fo/brain.h"
 #include "fo/database.h"
+#include "fo/summary.h"
 #include "fo/error.h"
 #include "fo/import.h"
 
@@ -64,36 +65,19 @@ nlohmann::ordered_json DatasetInfoJson(const Dataset& dataset) {
   return {{"name", dataset.name()}, {"count", dataset.Count()}, {"fields", fields}, {"brain_runs", runs}};
 }
 
-void PrintDatasetInfo(const nlohmann::ordered_json& info) {
-  std::cout << "name:     " << info["name"].get<std::string>() << '\n'
-            << "samples:  " << info["count"] << '\n'
-            << "fields:\n";
-  std::vector<std::vector<std::string>> fields;
-  for (const auto& [name, type] : info["fields"].items()) fields.push_back({name, type.get<std::string>()});
-  PrintAligned(fields, "    ");
-  std::cout << "brain runs:" << (info["brain_runs"].empty() ? " none" : "") << '\n';
-  std::vector<std::vector<std::string>> runs;
-  for (const nlohmann::ordered_json& run : info["brain_runs"]) {
-    const nlohmann::ordered_json& patches = run["patches_field"];
-    runs.push_back({run["key"].get<std::string>(), run["type"].get<std::string>(), run["backend"].get<std::string>(),
-                    patches.is_string() ? "patches: " + patches.get<std::string>() : ""});
-  }
-  PrintAligned(runs, "    ");
-}
-
 void AddInfo(CLI::App& datasets) {
   struct Args {
     std::string name;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = datasets.add_subcommand("info", "Show a dataset's size, fields and brain runs");
+  CLI::App* cmd = datasets.add_subcommand("info", "Show a dataset's summary, as FiftyOne prints a dataset");
   cmd->add_option("NAME", args->name, "Dataset name")->required();
-  cmd->add_flag("--json", args->json, "Print JSON on stdout");
+  cmd->add_flag("--json", args->json, "Print JSON (size, fields, brain runs) on stdout");
   cmd->callback([args] {
-    nlohmann::ordered_json info = DatasetInfoJson(Dataset::Load(Database::OpenDefault(), args->name));
-    if (args->json) return PrintJson(info);
-    PrintDatasetInfo(info);
+    Dataset dataset = Dataset::Load(Database::OpenDefault(), args->name);
+    if (args->json) return PrintJson(DatasetInfoJson(dataset));
+    std::cout << DatasetSummary(dataset) << '\n';
   });
 }
 

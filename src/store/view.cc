@@ -9,6 +9,7 @@
 #include "fo/error.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
+#include "store/stage_repr.h"
 #include "store/stages.h"
 #include "store/view_keys.h"
 #include "store/view_query.h"
@@ -17,6 +18,7 @@ namespace fo {
 
 using internal::KeyRow;
 using internal::Stage;
+using internal::StageRepr;
 using internal::ViewQuery;
 
 namespace {
@@ -54,7 +56,7 @@ class TakeStage : public Stage {
     internal::ReplaceByKeys(q, KeysOf(*picked), PickExtras(q, *picked));
   }
 
-  std::string Describe() const override { return "take(" + std::to_string(n_) + ", seed=" + std::to_string(seed_) + ")"; }
+  std::string Describe() const override { return StageRepr("Take", {{"size", n_}, {"seed", seed_}}); }
 
  private:
   // Fisher-Yates over mt19937_64 (whose output the standard fixes), so that
@@ -139,7 +141,7 @@ class SliceStage : public Stage {
     internal::AddSlice(q, limit_, skip_);
   }
   std::string Describe() const override {
-    return limit_ ? "limit(" + std::to_string(*limit_) + ")" : "skip(" + std::to_string(skip_) + ")";
+    return limit_ ? StageRepr("Limit", {{"limit", *limit_}}) : StageRepr("Skip", {{"skip", skip_}});
   }
 
  private:
@@ -171,7 +173,8 @@ class SelectStage : public Stage {
                         {internal::JsonArray(ids_)});
   }
   std::string Describe() const override {
-    return std::string(exclude_ ? "exclude" : "select") + "(" + std::to_string(ids_.size()) + " ids)";
+    if (exclude_) return StageRepr("Exclude", {{"sample_ids", ids_}});
+    return StageRepr("Select", {{"sample_ids", ids_}, {"ordered", false}});
   }
 
  private:
@@ -181,7 +184,7 @@ class SelectStage : public Stage {
 
 class MatchTagsStage : public Stage {
  public:
-  MatchTagsStage(std::vector<std::string> tags, bool all) : described_(nlohmann::json(tags).dump()), all_(all) {
+  MatchTagsStage(std::vector<std::string> tags, bool all) : tags_as_given_(tags), all_(all) {
     std::sort(tags.begin(), tags.end());
     tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
     tags_ = std::move(tags);
@@ -220,12 +223,12 @@ class MatchTagsStage : public Stage {
   }
 
   std::string Describe() const override {
-    return std::string("match_tags(") + (all_ ? "all " : "") + described_ + ")";
+    return StageRepr("MatchTags", {{"tags", tags_as_given_}, {"bool", true}, {"all", all_}});
   }
 
  private:
   std::vector<std::string> tags_;  // sorted, unique
-  std::string described_;
+  std::vector<std::string> tags_as_given_;
   bool all_;
 };
 
@@ -386,6 +389,13 @@ std::vector<Value> View::Values(const std::string& field) const {
   SampleStream stream = Stream(1024);
   out.reserve(stream.size());
   while (auto s = stream.Next()) out.push_back(SampleValue(*s, field, label_path));
+  return out;
+}
+
+std::vector<std::string> View::StageDescriptions() const {
+  std::vector<std::string> out;
+  out.reserve(stages_.size());
+  for (const auto& st : stages_) out.push_back(st->Describe());
   return out;
 }
 
