@@ -172,7 +172,7 @@ int Main(const Options& o) {
         const auto quantizer = fo::internal::ScalarQuantizer::Train(base.data(), o.n, o.d, metric);
         fo::internal::EncodeRows(storage, &quantizer, metric, base.data(), o.n, o.d, codes.data());
         const double encode_ms = MsSince(start);
-        const fo::internal::CodeMatrix view{storage, codes.data(), o.n, o.d, &quantizer};
+        const fo::internal::CodeMatrix view{storage, codes.data(), o.n, o.d, &quantizer, {}};
         const auto fetch = [&](int64_t row) { return base.data() + row * o.d; };
         QuantizedFigures f;
         Answer got{std::vector<int64_t>(o.k), std::vector<float>(o.k)};
