@@ -1,5 +1,6 @@
 #include "store/sample_store.h"
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,23 @@ std::string FieldTypeOf(const Value& v) {
         if constexpr (std::is_same_v<T, FloatVector>) return "vector";
       },
       v.variant());
+}
+
+bool IsBuiltinField(const std::string& f) {
+  return f == "id" || f == "filepath" || f == "tags" || f == "metadata" || f.rfind("metadata.", 0) == 0;
+}
+
+void CheckFiniteVector(const Value& v, const std::string& where) {
+  if (!v.is_vector()) return;
+  for (float x : v.as<FloatVector>())
+    if (!std::isfinite(x)) throw InvalidArgument(where + " contains NaN or Inf; embeddings must be finite");
+}
+
+void CheckBox(const Detection& d, const std::string& sample_id) {
+  for (double b : d.bounding_box)
+    if (!(b >= 0.0 && b <= 1.0))
+      throw InvalidArgument("detection " + d.id + " of sample " + sample_id +
+                            " has a bounding_box outside [0, 1]; boxes are relative [x, y, w, h]");
 }
 
 void DeclareField(Sqlite& db, int64_t dataset_id, const std::string& name, const std::string& type) {
@@ -138,8 +156,6 @@ std::optional<Sample> ReadSample(Sqlite& db, int64_t dataset_id, const std::stri
   return SampleReader(db).Read(*seq);
 }
 
-namespace {
-
 // Splits values into the JSON column and the vector table.
 json ScalarFieldsJson(const std::map<std::string, Value>& fields) {
   json j = json::object();
@@ -147,6 +163,8 @@ json ScalarFieldsJson(const std::map<std::string, Value>& fields) {
     if (!v.is_vector() && !v.is_null()) j[k] = v.ToJson();
   return j;
 }
+
+namespace {
 
 int64_t ReadCounter(Sqlite& db, const char* key) {
   auto q = db.Prepare("SELECT value FROM meta WHERE key = ?");
@@ -212,6 +230,12 @@ void SampleWriter::Finish() {
   WriteCounter(db_, "next_sample_seq", next_sample_);
   WriteCounter(db_, "next_label_seq", next_label_);
   AdjustSampleCount(db_, dataset_id_, static_cast<int64_t>(added_));
+}
+
+int64_t ReserveKeys(Sqlite& db, const char* counter, int64_t n) {
+  const int64_t first = ReadCounter(db, counter);
+  WriteCounter(db, counter, first + n);
+  return first;
 }
 
 void AdjustSampleCount(Sqlite& db, int64_t dataset_id, int64_t delta) {
