@@ -274,7 +274,6 @@ void BindDataset(py::module_& m) {
            py::arg("filepath"), py::arg("tags") = py::none())
       .def_property_readonly("id", [](const Sample& s) { return OptionalId(s.id); })
       .def_readwrite("filepath", &Sample::filepath)
-      .def_readwrite("tags", &Sample::tags)
       .def("__getitem__", &GetField)
       .def("__setitem__", &SetField)
       .def("get_field", &GetField)

@@ -159,15 +159,9 @@ std::string JsonArrayOf(const std::vector<Value>& values) {
   return arr.dump();
 }
 
-// The value of json_each row `j` as SQLite's JSON functions take it: true,
-// false, arrays and objects as JSON (json_each gives them as 1, 0 and text).
-constexpr const char* kTypedJsonValue =
-    "CASE j.type WHEN 'true' THEN json('true') WHEN 'false' THEN json('false') "
-    "WHEN 'array' THEN json(j.value) WHEN 'object' THEN json(j.value) ELSE j.value END";
-
-// json_each(values) joined to the view's rows by position; CROSS JOIN keeps
-// json_each outside, so each value finds its row by primary key.
-constexpr const char* kValuesByRow = " FROM json_each(?1) AS j CROSS JOIN temp.view_rows AS e ON e.i = j.key ";
+// Rows of temp.row_values (one per view row) to update, and the row's value.
+constexpr const char* kSamplesWithValues = " WHERE seq IN (SELECT k FROM temp.row_values)";
+constexpr const char* kValueOfSample = " FROM temp.row_values AS v WHERE v.k = samples.seq)";
 
 void SetTags(Sqlite& db, int64_t dataset_id, const std::vector<Value>& values) {
   json lists = json::array();
@@ -182,8 +176,8 @@ void SetTags(Sqlite& db, int64_t dataset_id, const std::vector<Value>& values) {
     }
     lists.push_back(std::move(tags));
   }
-  db.Prepare(std::string("UPDATE samples SET tags = json(j.value)") + kValuesByRow + "WHERE samples.seq = e.k")
-      .Bind(1, lists.dump()).Run();
+  internal::LoadRowValues(db, lists.dump());
+  db.Exec(std::string("UPDATE samples SET tags = (SELECT v.json") + kValueOfSample + kSamplesWithValues);
   db.Exec("DELETE FROM sample_tags WHERE sample_seq IN (SELECT k FROM temp.view_rows)");
   db.Prepare("INSERT OR IGNORE INTO sample_tags(dataset_id, tag, sample_seq) "
              "SELECT ?, t.value, e.k FROM temp.view_rows AS e JOIN samples AS s ON s.seq = e.k, json_each(s.tags) AS t")
@@ -211,10 +205,10 @@ void SetSampleField(Sqlite& db, int64_t dataset_id, const std::string& field, co
   for (size_t i = 0; i < values.size(); ++i) internal::CheckFiniteVector(values[i], "values[" + std::to_string(i) + "]");
   internal::DeclareField(db, dataset_id, field, type);
   if (type == "vector") return SetVectorField(db, field, values);
-  db.Prepare(std::string("UPDATE samples SET fields = CASE WHEN j.type = 'null' THEN json_remove(samples.fields, ?2) "
-                         "ELSE json_set(samples.fields, ?2, ") + kTypedJsonValue + ") END" + kValuesByRow +
-             "WHERE samples.seq = e.k")
-      .Bind(1, JsonArrayOf(values)).Bind(2, JsonPath(field)).Run();
+  internal::LoadRowValues(db, JsonArrayOf(values));
+  db.Prepare(std::string("UPDATE samples SET fields = (SELECT CASE WHEN v.json = 'null' THEN json_remove(samples.fields, ?1) "
+                         "ELSE json_set(samples.fields, ?1, json(v.json)) END") + kValueOfSample + kSamplesWithValues)
+      .Bind(1, JsonPath(field)).Run();
 }
 
 // Checks each value is a list as long as its sample's detections in
@@ -228,14 +222,25 @@ std::vector<const Value*> CheckLabelLists(Sqlite& db, const std::string& field, 
       throw InvalidArgument("values[" + std::to_string(i) + "] must be a list with one value per detection of '" + field + "'");
     for (const auto& v : values[i].as<ValueList>()) inner.push_back(&v);
   }
-  auto q = db.Prepare(std::string("SELECT e.i, coalesce(json_array_length(j.value), 0) AS n, "
-                                  "(SELECT count(*) FROM labels WHERE sample_seq = e.k AND field = ?2) AS c") +
-                      kValuesByRow + "WHERE n != c LIMIT 1");
+  auto q = db.Prepare("SELECT e.i, coalesce(json_array_length(j.value), 0) AS n, "
+                      "(SELECT count(*) FROM labels WHERE sample_seq = e.k AND field = ?2) AS c "
+                      "FROM json_each(?1) AS j CROSS JOIN temp.view_rows AS e ON e.i = j.key WHERE n != c LIMIT 1");
   q.Bind(1, values_json).Bind(2, field);
   if (q.Step())
     throw InvalidArgument("values[" + std::to_string(q.Int(0)) + "] has " + std::to_string(q.Int(1)) + " values but its sample has " +
                           std::to_string(q.Int(2)) + " detections in '" + field + "'; give one value per detection");
   return inner;
+}
+
+// temp.label_values(seq, json): the value of each detection of `field` in
+// the view's samples, from the list of lists `values_json`, by position.
+void LoadLabelValues(Sqlite& db, const std::string& field, const std::string& values_json) {
+  db.Exec("CREATE TEMP TABLE IF NOT EXISTS label_values(seq INTEGER PRIMARY KEY, json TEXT NOT NULL)");
+  db.Exec("DELETE FROM temp.label_values");
+  db.Prepare(std::string("INSERT OR REPLACE INTO temp.label_values(seq, json) SELECT l.seq, ") + internal::kJsonEachText +
+             " FROM json_each(?1) AS o CROSS JOIN temp.view_rows AS e ON e.i = o.key CROSS JOIN json_each(o.value) AS j "
+             "CROSS JOIN labels AS l ON l.sample_seq = e.k AND l.field = ?2 AND l.position = j.key")
+      .Bind(1, values_json).Bind(2, field).Run();
 }
 
 void SetLabelAttribute(Sqlite& db, int64_t dataset_id, const std::string& field, const std::string& attr,
@@ -248,25 +253,25 @@ void SetLabelAttribute(Sqlite& db, int64_t dataset_id, const std::string& field,
   const std::string values_json = JsonArrayOf(values);
   const std::vector<const Value*> inner = CheckLabelLists(db, field, values, values_json);
   std::string type = CommonType(inner, "values[..]");
-  std::string set;
+  std::string value;  // of the label, from temp.label_values v
   if (attr == "label") {
-    if (type != "string" && !type.empty()) throw InvalidArgument("a detection's label is a string; got " + type + " values");
     for (const Value* v : inner)
       if (v->is_null()) throw InvalidArgument("a detection's label cannot be None; give a string for every detection");
-    set = "label = j.value";
+    if (type != "string" && !type.empty()) throw InvalidArgument("a detection's label is a string; got " + type + " values");
+    value = "label = (SELECT v.json ->> '$'";
   } else if (attr == "confidence") {
     if (type != "float" && type != "int" && !type.empty()) throw InvalidArgument("a detection's confidence is a number; got " + type + " values");
-    set = "confidence = j.value";
+    value = "confidence = (SELECT v.json ->> '$'";
   } else {
     if (type == "vector") throw Unimplemented("set_values of vector detection attributes is not supported; use SetLabelValues");
     internal::DeclareField(db, dataset_id, field + ".detections." + attr, type);
-    set = std::string("attributes = CASE WHEN j.type = 'null' THEN json_remove(labels.attributes, ?3) "
-                      "ELSE json_set(labels.attributes, ?3, ") + kTypedJsonValue + ") END";
+    value = "attributes = (SELECT CASE WHEN v.json = 'null' THEN json_remove(labels.attributes, ?1) "
+            "ELSE json_set(labels.attributes, ?1, json(v.json)) END";
   }
-  db.Prepare("UPDATE labels SET " + set +
-             " FROM json_each(?1) AS o CROSS JOIN temp.view_rows AS e ON e.i = o.key CROSS JOIN json_each(o.value) AS j "
-             "WHERE labels.sample_seq = e.k AND labels.field = ?2 AND labels.position = j.key")
-      .Bind(1, values_json).Bind(2, field).Bind(3, JsonPath(attr)).Run();
+  LoadLabelValues(db, field, values_json);
+  db.Prepare("UPDATE labels SET " + value +
+             " FROM temp.label_values AS v WHERE v.seq = labels.seq) WHERE seq IN (SELECT seq FROM temp.label_values)")
+      .Bind(1, JsonPath(attr)).Run();
 }
 
 }  // namespace

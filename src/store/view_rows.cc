@@ -23,4 +23,13 @@ std::vector<int64_t> ViewRowKeys(Sqlite& db) {
   return keys;
 }
 
+void LoadRowValues(Sqlite& db, const std::string& values_json) {
+  db.Exec("CREATE TEMP TABLE IF NOT EXISTS row_values(k INTEGER PRIMARY KEY, json TEXT NOT NULL)");
+  db.Exec("DELETE FROM temp.row_values");
+  // CROSS JOIN keeps json_each outside: each value finds its row by key.
+  db.Prepare(std::string("INSERT OR REPLACE INTO temp.row_values(k, json) SELECT e.k, ") + kJsonEachText +
+             " FROM json_each(?) AS j CROSS JOIN temp.view_rows AS e ON e.i = j.key")
+      .Bind(1, values_json).Run();
+}
+
 }  // namespace fo::internal

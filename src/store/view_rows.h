@@ -7,6 +7,7 @@
 #define FO_STORE_VIEW_ROWS_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "fo/view.h"
@@ -20,6 +21,20 @@ int64_t LoadViewRows(Sqlite& db, const View& view);
 
 // The keys of temp.view_rows in view order.
 std::vector<int64_t> ViewRowKeys(Sqlite& db);
+
+// Replaces temp.row_values(k, json) by one row per view row: its sample key
+// and element i of `values_json` (a JSON array as long as the view) as JSON
+// text ('null' for null). Updates then look a row's value up by key:
+// "UPDATE samples SET ... (SELECT json FROM temp.row_values WHERE k = seq)
+// WHERE seq IN (SELECT k FROM temp.row_values)", which SQLite runs as one
+// primary-key search per row (an UPDATE ... FROM joining json_each would
+// scan the values once per sample). REQUIRES: LoadViewRows first.
+void LoadRowValues(Sqlite& db, const std::string& values_json);
+
+// The JSON text of json_each row `j` (true, false and null as literals).
+inline constexpr const char* kJsonEachText =
+    "CASE WHEN j.type IN ('true', 'false', 'null') THEN j.type WHEN j.type IN ('array', 'object') THEN j.value "
+    "ELSE json_quote(j.value) END";
 
 }  // namespace fo::internal
 
