@@ -51,40 +51,39 @@ std::vector<Value> ValuesOf(py::handle values) {
 
 std::string CloneName(py::handle name) { return name.is_none() ? "dataset-" + NewObjectId() : name.cast<std::string>(); }
 
+using SampleTagEdit = void (*)(const View&, const std::vector<std::string>&);
+using LabelTagEdit = void (*)(const View&, const std::vector<std::string>&, const std::vector<std::string>&);
+
+// tag_samples / untag_samples (tags) and tag_labels / untag_labels (tags,
+// label_fields=None).
+template <typename T, typename GetView>
+void DefTagEdits(py::class_<T>& cls, GetView get) {
+  for (auto [name, edit] : {std::pair<const char*, SampleTagEdit>{"tag_samples", &TagSamples}, {"untag_samples", &UntagSamples}})
+    cls.def(name, [get, edit = edit](const T& t, py::object tags) {
+      View v = get(t);
+      auto list = StringList(tags, "tags");
+      py::gil_scoped_release r;
+      edit(v, list);
+    }, py::arg("tags"));
+  for (auto [name, edit] : {std::pair<const char*, LabelTagEdit>{"tag_labels", &TagLabels}, {"untag_labels", &UntagLabels}})
+    cls.def(name, [get, edit = edit](const T& t, py::object tags, py::object label_fields) {
+      View v = get(t);
+      auto list = StringList(tags, "tags");
+      auto fields = StringList(label_fields, "label_fields");
+      py::gil_scoped_release r;
+      edit(v, list, fields);
+    }, py::arg("tags"), py::arg("label_fields") = py::none());
+}
+
 template <typename T, typename GetView>
 void AddCollectionEdits(py::class_<T>& cls, GetView get) {
+  DefTagEdits(cls, get);
   cls.def("set_values", [get](const T& t, const std::string& field, py::object values) {
         View v = get(t);
         std::vector<Value> vals = ValuesOf(values);
         py::gil_scoped_release r;
         SetValues(v, field, vals);
       }, py::arg("field_name"), py::arg("values"))
-      .def("tag_samples", [get](const T& t, py::object tags) {
-        View v = get(t);
-        auto list = StringList(tags, "tags");
-        py::gil_scoped_release r;
-        TagSamples(v, list);
-      }, py::arg("tags"))
-      .def("untag_samples", [get](const T& t, py::object tags) {
-        View v = get(t);
-        auto list = StringList(tags, "tags");
-        py::gil_scoped_release r;
-        UntagSamples(v, list);
-      }, py::arg("tags"))
-      .def("tag_labels", [get](const T& t, py::object tags, py::object label_fields) {
-        View v = get(t);
-        auto list = StringList(tags, "tags");
-        auto fields = StringList(label_fields, "label_fields");
-        py::gil_scoped_release r;
-        TagLabels(v, list, fields);
-      }, py::arg("tags"), py::arg("label_fields") = py::none())
-      .def("untag_labels", [get](const T& t, py::object tags, py::object label_fields) {
-        View v = get(t);
-        auto list = StringList(tags, "tags");
-        auto fields = StringList(label_fields, "label_fields");
-        py::gil_scoped_release r;
-        UntagLabels(v, list, fields);
-      }, py::arg("tags"), py::arg("label_fields") = py::none())
       .def("clone", [get](const T& t, py::object name) {
         View v = get(t);
         std::string n = CloneName(name);
