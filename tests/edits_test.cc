@@ -4,13 +4,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "fo/database.h"
 #include "fo/dataset.h"
 #include "fo/edits.h"
 #include "fo/error.h"
+#include "fo/metadata.h"
 #include "fo/object_id.h"
 #include "store/sqlite.h"
 #include "test_support.h"
@@ -59,6 +63,8 @@ class EditsTest : public ::testing::Test {
   std::string path_ = dir_.File("fo.db");
   std::vector<std::string> ids_;
 };
+
+Dataset Reopened_(const std::string& path, const std::string& name) { return Dataset::Load(Database::Open(path), name); }
 
 // --- SaveSample ---
 
@@ -366,6 +372,207 @@ TEST_F(EditsTest, CloneOfAViewCopiesItsSamplesInViewOrderWithNewIds) {
   all.AddSample(extra);
   EXPECT_EQ(Reopened("all").Count(), 11u);
   EXPECT_EQ(CodeOf([&] { Clone(ds.view(), ""); }), ErrorCode::kInvalidArgument);
+}
+
+// --- Image metadata ---
+
+namespace fs = std::filesystem;
+
+struct ExpectedImage {
+  std::string path;
+  int width, height, channels;
+  std::string mime;
+};
+
+// The CLIP fixtures' images with the sizes and PIL modes PIL reported
+// (../shared/clip/reference.json), file sizes from the file system.
+std::vector<ExpectedImage> ClipImages() {
+  const std::string dir = testing::SharedDir() + "/clip/";
+  auto ref = nlohmann::json::parse(testing::ReadFile(dir + "reference.json"));
+  const std::map<std::string, int> bands = {{"L", 1}, {"LA", 2}, {"RGB", 3}, {"RGBA", 4}};
+  std::vector<ExpectedImage> out;
+  for (const auto& im : ref["images"]) {
+    std::string file = im["file"];
+    std::string mime = file.substr(file.size() - 4) == ".png" ? "image/png" : "image/jpeg";
+    out.push_back({dir + file, im["width"], im["height"], bands.at(im["pil_mode"]), mime});
+  }
+  return out;
+}
+
+std::string Le(uint32_t v, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+  return s;
+}
+
+// A BMP of which only the headers matter: `dib` bytes of DIB header.
+std::string BmpHeader(int32_t width, int32_t height, int bpp, uint32_t compression, uint32_t dib, uint32_t alpha_mask) {
+  std::string d = Le(dib, 4) + Le(static_cast<uint32_t>(width), 4) + Le(static_cast<uint32_t>(height), 4) + Le(1, 2) +
+                  Le(bpp, 2) + Le(compression, 4) + std::string(20, '\0');
+  if (dib >= 56) d += Le(0xFF0000, 4) + Le(0xFF00, 4) + Le(0xFF, 4) + Le(alpha_mask, 4);
+  d.resize(dib, '\0');
+  return "BM" + Le(14 + dib, 4) + Le(0, 4) + Le(14 + dib, 4) + d + std::string(64, '\0');
+}
+
+std::string Riff(const std::string& chunk) { return "RIFF" + Le(4 + chunk.size(), 4) + "WEBP" + chunk; }
+
+TEST(ImageMetadataTest, ReadsSizesAndChannelsFromHeaders) {
+  for (const auto& im : ClipImages()) {
+    ImageMetadata m = ReadImageMetadata(im.path);
+    EXPECT_EQ(m.width, im.width) << im.path;
+    EXPECT_EQ(m.height, im.height) << im.path;
+    EXPECT_EQ(m.num_channels, im.channels) << im.path;
+    EXPECT_EQ(m.mime_type, im.mime) << im.path;
+    EXPECT_EQ(m.size_bytes, static_cast<int64_t>(fs::file_size(im.path))) << im.path;
+  }
+  testing::TempDir dir;
+  struct Case {
+    std::string name, bytes, mime;
+    int width, height, channels;
+  };
+  const std::vector<Case> cases = {
+      {"rgb.bmp", BmpHeader(33, -17, 24, 0, 40, 0), "image/bmp", 33, 17, 3},
+      {"rgba.bmp", BmpHeader(5, 7, 32, 3, 124, 0xFF000000u), "image/bmp", 5, 7, 4},
+      {"rgbx.bmp", BmpHeader(5, 7, 32, 3, 124, 0), "image/bmp", 5, 7, 3},
+      {"palette.bmp", BmpHeader(9, 4, 8, 0, 40, 0), "image/bmp", 9, 4, 1},
+      {"lossy.webp", Riff("VP8 " + Le(10, 4) + std::string("\x10\x02\x00\x9d\x01\x2a", 6) + Le(640, 2) + Le(480, 2)), "image/webp", 640, 480, 3},
+      {"lossless.webp", Riff("VP8L" + Le(5, 4) + "\x2f" + Le((99u) | (49u << 14) | (1u << 28), 4) + std::string(5, '\0')), "image/webp", 100, 50, 4},
+      {"extended.webp", Riff("VP8X" + Le(10, 4) + std::string("\x10\0\0\0", 4) + Le(1999, 3) + Le(999, 3)), "image/webp", 2000, 1000, 4},
+      {"anim.gif", "GIF89a" + Le(12, 2) + Le(34, 2) + std::string(8, '\0'), "image/gif", 12, 34, 1},
+  };
+  for (const auto& c : cases) {
+    testing::WriteFile(dir.File(c.name), c.bytes);
+    ImageMetadata m = ReadImageMetadata(dir.File(c.name));
+    EXPECT_EQ(m.mime_type, c.mime) << c.name;
+    EXPECT_EQ(m.width, c.width) << c.name;
+    EXPECT_EQ(m.height, c.height) << c.name;
+    EXPECT_EQ(m.num_channels, c.channels) << c.name;
+    EXPECT_EQ(m.size_bytes, static_cast<int64_t>(c.bytes.size())) << c.name;
+  }
+}
+
+TEST(ImageMetadataTest, BadFilesFailWithOneLine) {
+  testing::TempDir dir;
+  EXPECT_EQ(CodeOf([&] { ReadImageMetadata(dir.File("missing.jpg")); }), ErrorCode::kIOError);
+  testing::WriteFile(dir.File("text.jpg"), "not an image at all");
+  Error e = testing::CaughtError([&] { ReadImageMetadata(dir.File("text.jpg")); });
+  EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(std::string(e.what()).find("text.jpg: not a JPEG, PNG"), std::string::npos) << e.what();
+  // A JPEG cut off inside its headers, and an empty file.
+  std::string jpeg = testing::ReadFile(testing::SharedDir() + "/clip/images/photo_q90.jpg");
+  testing::WriteFile(dir.File("cut.jpg"), jpeg.substr(0, 40));
+  EXPECT_EQ(CodeOf([&] { ReadImageMetadata(dir.File("cut.jpg")); }), ErrorCode::kInvalidArgument);
+  testing::WriteFile(dir.File("empty.png"), "");
+  EXPECT_EQ(CodeOf([&] { ReadImageMetadata(dir.File("empty.png")); }), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(EditsTest, ComputeMetadataFillsTheViewsSamplesAndPersists) {
+  auto db = Db();
+  std::vector<ExpectedImage> images = ClipImages();
+  std::vector<Sample> samples;
+  for (const auto& im : images) {
+    Sample s;
+    s.filepath = im.path;
+    samples.push_back(s);
+  }
+  Sample missing;
+  missing.filepath = dir_.File("missing.png");
+  samples.push_back(missing);
+  Dataset ds = Dataset::Create(db, "images", samples);
+  std::vector<std::string> ids = ds.Ids();
+
+  ComputeMetadataOptions strict;
+  strict.skip_failures = false;
+  strict.num_workers = 3;
+  Error e = testing::CaughtError([&] { ComputeMetadata(ds.view(), strict); });
+  EXPECT_NE(std::string(e.what()).find("missing.png"), std::string::npos) << e.what();
+  EXPECT_FALSE(Reopened("images").First().size_bytes.has_value());  // nothing written
+
+  ComputeMetadataOptions o;
+  o.num_workers = 3;
+  ComputeMetadataResult r = ComputeMetadata(ds.view(), o);
+  EXPECT_EQ(r.computed, images.size());
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("missing.png"), std::string::npos);
+  Dataset again = Reopened("images");
+  for (size_t i = 0; i < images.size(); ++i) {
+    Sample s = again.GetSample(ids[i]);
+    EXPECT_EQ(s.width, images[i].width);
+    EXPECT_EQ(s.height, images[i].height);
+    EXPECT_EQ(s.num_channels, images[i].channels);
+    EXPECT_EQ(s.mime_type, images[i].mime);
+    EXPECT_EQ(s.size_bytes, static_cast<int64_t>(fs::file_size(images[i].path)));
+    EXPECT_EQ(s.Get("metadata.size_bytes"), Value(static_cast<int64_t>(fs::file_size(images[i].path))));
+  }
+  EXPECT_FALSE(again.GetSample(ids.back()).width.has_value());
+
+  // Complete metadata is kept unless overwrite is asked for.
+  Sample edited = again.GetSample(ids[0]);
+  edited.width = 1;
+  SaveSample(again.database(), edited);
+  EXPECT_EQ(ComputeMetadata(again.view().Limit(2), o).computed, 0u);
+  EXPECT_EQ(Reopened("images").GetSample(ids[0]).width, 1);
+  o.overwrite = true;
+  EXPECT_EQ(ComputeMetadata(again.view().Limit(2), o).computed, 2u);
+  EXPECT_EQ(Reopened("images").GetSample(ids[0]).width, images[0].width);
+  // A clone carries the metadata.
+  EXPECT_EQ(Clone(again.view().Limit(1), "images2").First().mime_type, images[0].mime);
+}
+
+// --- Schema version 3 ---
+
+std::string V2Fixture() { return testing::SourceDir() + "/tests/data/store_v2.db"; }
+
+int64_t QueryInt(internal::Sqlite& db, const std::string& sql) {
+  auto q = db.Prepare(sql);
+  EXPECT_TRUE(q.Step()) << sql;
+  return q.Int(0);
+}
+
+TEST(MigrationV3Test, AVersion2StoreOpensMigrated) {
+  testing::TempDir dir;
+  const std::string path = dir.File("fo.db");
+  fs::copy_file(V2Fixture(), path);
+  auto db = Database::Open(path);
+  EXPECT_EQ(QueryInt(db->sqlite(), "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+  // tests/data/make_store_v2.py: 6 samples, the last deleted; "even" on
+  // even positions; score i / 10; one detection each.
+  Dataset ds = Dataset::Load(db, "v2");
+  ASSERT_EQ(ds.Count(), 5u);
+  EXPECT_EQ(ds.view().MatchTags({"even"}).Count(), 3u);
+  std::vector<Sample> samples = ds.view().Samples();
+  for (size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_EQ(samples[i].Get("score"), Value(static_cast<double>(i) / 10));
+    EXPECT_EQ(samples[i].label_fields.at("gt").detections.size(), 1u);
+    EXPECT_FALSE(samples[i].size_bytes.has_value());
+  }
+  // The new columns take values, and keys continue after the old ones.
+  SetValues(ds.view().Limit(1), "score", {Value(9.5)});
+  Sample s;
+  s.filepath = "/images/new.jpg";
+  s.mime_type = "image/jpeg";
+  s.size_bytes = 12;
+  std::string id = ds.AddSample(s);
+  EXPECT_EQ(Reopened_(path, "v2").GetSample(id).mime_type, "image/jpeg");
+  EXPECT_EQ(QueryInt(db->sqlite(), "SELECT seq FROM samples WHERE id = '" + id + "'"), 7);
+}
+
+TEST(MigrationV3Test, AFailedMigrationLeavesTheVersion2FileAsItWas) {
+  testing::TempDir dir;
+  const std::string path = dir.File("fo.db");
+  fs::copy_file(V2Fixture(), path);
+  {
+    // A column in the way of the migration's last statement: the first two
+    // (size_bytes, mime_type) must be rolled back with it.
+    internal::Sqlite raw(path);
+    raw.Exec("ALTER TABLE samples ADD COLUMN num_channels INTEGER");
+  }
+  const std::string before = testing::ReadFile(path);
+  EXPECT_THROW(Database::Open(path), Error);
+  EXPECT_TRUE(testing::ReadFile(path) == before) << "the failed migration changed the file";
+  internal::Sqlite raw(path);
+  EXPECT_EQ(QueryInt(raw, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+  EXPECT_EQ(QueryInt(raw, "SELECT count(*) FROM pragma_table_info('samples') WHERE name IN ('size_bytes', 'mime_type')"), 0);
 }
 
 }  // namespace

@@ -33,8 +33,9 @@ int64_t Count(Sqlite& db, const char* table) {
 }
 
 void CopySamples(Sqlite& db, int64_t dataset_id, int64_t rows, int64_t base) {
-  db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields) "
-             "SELECT ?1 + e.i, ?2, j.value, s.filepath, s.tags, s.width, s.height, s.fields "
+  db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields, size_bytes, mime_type, "
+             "num_channels) SELECT ?1 + e.i, ?2, j.value, s.filepath, s.tags, s.width, s.height, s.fields, s.size_bytes, "
+             "s.mime_type, s.num_channels "
              "FROM json_each(?3) AS j CROSS JOIN temp.view_rows AS e ON e.i = j.key CROSS JOIN samples AS s ON s.seq = e.k")
       .Bind(1, base).Bind(2, dataset_id).Bind(3, NewIds(rows)).Run();
   db.Prepare("INSERT INTO sample_tags(dataset_id, tag, sample_seq) "

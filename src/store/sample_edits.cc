@@ -287,9 +287,11 @@ void SaveSample(const std::shared_ptr<Database>& db, Sample& sample) {
   if (!find.Step()) throw NotFound("sample '" + sample.id + "' is in no dataset (was it deleted?); nothing was saved");
   const int64_t seq = find.Int(0), dataset_id = find.Int(1);
   DeclareSampleFields(s, dataset_id, sample);
-  s.Prepare("UPDATE samples SET filepath = ?, width = ?, height = ?, fields = ? WHERE seq = ?")
+  s.Prepare("UPDATE samples SET filepath = ?, width = ?, height = ?, fields = ?, size_bytes = ?, mime_type = ?, "
+            "num_channels = ? WHERE seq = ?")
       .Bind(1, sample.filepath).Bind(2, sample.width).Bind(3, sample.height)
-      .Bind(4, internal::ScalarFieldsJson(sample.fields).dump()).Bind(5, seq).Run();
+      .Bind(4, internal::ScalarFieldsJson(sample.fields).dump()).Bind(5, sample.size_bytes).Bind(6, sample.mime_type)
+      .Bind(7, sample.num_channels).Bind(8, seq).Run();
   internal::ReplaceTags(s, dataset_id, seq, sample.tags);
   s.Prepare("DELETE FROM sample_vectors WHERE sample_seq = ?").Bind(1, seq).Run();
   for (const auto& [name, v] : sample.fields) {

@@ -106,7 +106,8 @@ void ReadFieldsJson(const std::string& text, std::map<std::string, Value>* out) 
 }  // namespace
 
 SampleReader::SampleReader(Sqlite& db)
-    : sample_(db.Prepare("SELECT id, filepath, tags, width, height, fields FROM samples WHERE seq = ?")),
+    : sample_(db.Prepare("SELECT id, filepath, tags, width, height, fields, size_bytes, mime_type, num_channels "
+                         "FROM samples WHERE seq = ?")),
       vectors_(db.Prepare("SELECT field, data FROM sample_vectors WHERE sample_seq = ?")),
       labels_(db.Prepare("SELECT seq, field, id, label, x, y, w, h, confidence, attributes FROM labels "
                          "WHERE sample_seq = ? ORDER BY field, position")),
@@ -125,6 +126,9 @@ std::optional<Sample> SampleReader::Read(int64_t seq) {
   if (!sample_.IsNull(3)) s.width = static_cast<int>(sample_.Int(3));
   if (!sample_.IsNull(4)) s.height = static_cast<int>(sample_.Int(4));
   ReadFieldsJson(sample_.Text(5), &s.fields);
+  if (!sample_.IsNull(6)) s.size_bytes = sample_.Int(6);
+  if (!sample_.IsNull(7)) s.mime_type = sample_.Text(7);
+  if (!sample_.IsNull(8)) s.num_channels = static_cast<int>(sample_.Int(8));
   sample_.Reset();
   vectors_.Bind(1, seq);
   while (vectors_.Step()) s.fields[vectors_.Text(0)] = BlobToVector(vectors_.Blob(1));
@@ -184,8 +188,8 @@ SampleWriter::SampleWriter(Sqlite& db, int64_t dataset_id)
       dataset_id_(dataset_id),
       next_sample_(ReadCounter(db, "next_sample_seq")),
       next_label_(ReadCounter(db, "next_label_seq")),
-      sample_(db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)")),
+      sample_(db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields, size_bytes, "
+                         "mime_type, num_channels) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
       tag_(db.Prepare("INSERT OR IGNORE INTO sample_tags(dataset_id, tag, sample_seq) VALUES(?, ?, ?)")),
       vector_(db.Prepare("INSERT INTO sample_vectors(sample_seq, field, data) VALUES(?, ?, ?)")),
       label_(db.Prepare("INSERT INTO labels(seq, sample_seq, field, position, id, label, x, y, w, h, confidence, attributes) "
@@ -200,6 +204,7 @@ int64_t SampleWriter::Insert(const Sample& s) {
   sample_.Bind(5, s.tags.empty() ? std::string("[]") : json(s.tags).dump());
   sample_.Bind(6, s.width).Bind(7, s.height);
   sample_.Bind(8, s.fields.empty() ? std::string("{}") : ScalarFieldsJson(s.fields).dump());
+  sample_.Bind(9, s.size_bytes).Bind(10, s.mime_type).Bind(11, s.num_channels);
   sample_.Run();
   for (const auto& t : s.tags) tag_.Bind(1, dataset_id_).BindUnowned(2, t).Bind(3, seq).Run();
   for (const auto& [name, v] : s.fields) {
