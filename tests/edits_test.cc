@@ -519,6 +519,42 @@ TEST_F(EditsTest, ComputeMetadataFillsTheViewsSamplesAndPersists) {
   EXPECT_EQ(Clone(again.view().Limit(1), "images2").First().mime_type, images[0].mime);
 }
 
+TEST_F(EditsTest, CliComputesMetadataAndClones) {
+  std::vector<ExpectedImage> images = ClipImages();
+  std::vector<Sample> samples;
+  for (const auto& im : images) {
+    Sample s;
+    s.filepath = im.path;
+    samples.push_back(s);
+  }
+  samples.push_back(samples.front());
+  samples.back().filepath = dir_.File("gone.jpg");
+  Dataset::Create(Db(), "images", samples);
+  const std::vector<std::string> env = {"FO_DATABASE_PATH=" + path_};
+  testing::CommandResult r = testing::RunCli({"datasets", "compute-metadata", "images", "--num-workers", "2"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Computed metadata of " + std::to_string(images.size()) + " samples of 'images' (1 could not be read)"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("skipped " + dir_.File("gone.jpg")), std::string::npos) << r.err;
+  std::vector<Sample> got = Reopened("images").view().Samples();
+  for (size_t i = 0; i < images.size(); ++i) {
+    EXPECT_EQ(got[i].width, images[i].width);
+    EXPECT_EQ(got[i].num_channels, images[i].channels);
+  }
+  r = testing::RunCli({"datasets", "compute-metadata", "images", "--strict", "--overwrite"}, env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("gone.jpg"), std::string::npos) << r.err;
+  r = testing::RunCli({"datasets", "compute-metadata", "nope"}, env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("dataset 'nope' not found"), std::string::npos) << r.err;
+
+  r = testing::RunCli({"datasets", "clone", "images", "copy"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(" + std::to_string(samples.size()) + " samples)"), std::string::npos) << r.out;
+  EXPECT_EQ(Reopened("copy").First().size_bytes, static_cast<int64_t>(fs::file_size(images[0].path)));
+  EXPECT_EQ(testing::RunCli({"datasets", "clone", "images", "copy"}, env).exit_code, 1);
+}
+
 // --- Schema version 3 ---
 
 std::string V2Fixture() { return testing::SourceDir() + "/tests/data/store_v2.db"; }

@@ -19,6 +19,7 @@ from fo._fo import (  # noqa: F401
     list_datasets,
     load_dataset,
 )
+from fo.metadata import ImageMetadata  # noqa: F401
 from fo.fields import (  # noqa: F401
     ArrayField,
     BooleanField,
@@ -37,6 +38,7 @@ __all__ = [
     "EmbeddedDocumentField",
     "Field",
     "FloatField",
+    "ImageMetadata",
     "IntField",
     "ListField",
     "StringField",

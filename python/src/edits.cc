@@ -6,6 +6,7 @@
 #include "fo/dataset.h"
 #include "fo/edits.h"
 #include "fo/error.h"
+#include "fo/metadata.h"
 #include "fo/object_id.h"
 
 namespace fo::py_bind {
@@ -84,6 +85,28 @@ void AddCollectionEdits(py::class_<T>& cls, GetView get) {
         py::gil_scoped_release r;
         SetValues(v, field, vals);
       }, py::arg("field_name"), py::arg("values"))
+      .def("compute_metadata", [get](const T& t, bool overwrite, py::object num_workers, bool skip_failures,
+                                     bool warn_failures, py::object progress) {
+        ComputeMetadataOptions o;
+        o.overwrite = overwrite;
+        if (!num_workers.is_none()) {
+          int64_t n = num_workers.cast<int64_t>();
+          if (n < 1) throw InvalidArgument("num_workers must be at least 1, got " + std::to_string(n));
+          o.num_workers = static_cast<size_t>(n);
+        }
+        o.skip_failures = skip_failures;
+        if (!progress.is_none()) o.progress = progress.cast<bool>();
+        View v = get(t);
+        ComputeMetadataResult r;
+        {
+          py::gil_scoped_release release;
+          r = ComputeMetadata(v, o);
+        }
+        if (warn_failures)
+          for (const auto& f : r.failures)
+            if (PyErr_WarnEx(PyExc_UserWarning, ("cannot read the metadata of " + f).c_str(), 1) < 0) throw py::error_already_set();
+      }, py::arg("overwrite") = false, py::arg("num_workers") = py::none(), py::arg("skip_failures") = true,
+         py::arg("warn_failures") = false, py::arg("progress") = py::none())
       .def("clone", [get](const T& t, py::object name) {
         View v = get(t);
         std::string n = CloneName(name);

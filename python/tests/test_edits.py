@@ -274,3 +274,55 @@ def test_clone_dataset_and_view(fo):
     copy.tag_samples("only-in-copy")
     assert len(fo.load_dataset("d").match_tags("only-in-copy")) == 0
     assert dump(fo.load_dataset("d")) == before
+
+
+# --- compute_metadata ---
+
+def clip_images():
+    """The CLIP fixture images with PIL's sizes and modes (reference.json)
+    and their sizes on disk."""
+    import json
+    import os
+    from conftest import SHARED
+    ref = json.loads((SHARED / "clip" / "reference.json").read_text())
+    bands = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+    out = []
+    for im in ref["images"]:
+        path = str(SHARED / "clip" / im["file"])
+        mime = "image/png" if path.endswith(".png") else "image/jpeg"
+        out.append((path, dict(size_bytes=os.stat(path).st_size, mime_type=mime, width=im["width"],
+                               height=im["height"], num_channels=bands[im["pil_mode"]])))
+    return out
+
+
+def test_compute_metadata(fo, tmp_path):
+    images = clip_images()
+    ds = fo.Dataset("images")
+    ds.add_samples([fo.Sample(filepath=p) for p, _ in images] + [fo.Sample(filepath=str(tmp_path / "gone.png"))])
+    ids = ds.values("id")
+    assert ds.first().metadata is None
+
+    with pytest.raises(ValueError, match="gone.png"):
+        ds.compute_metadata(skip_failures=False)
+    assert reopened(fo, "images").first().metadata is None  # nothing written
+
+    with pytest.warns(UserWarning, match="gone.png"):
+        fo.load_dataset("images").compute_metadata(num_workers=2, warn_failures=True)
+    again = reopened(fo, "images")
+    for sid, (path, want) in zip(ids, images):
+        m = again[sid].metadata
+        assert isinstance(m, fo.ImageMetadata)
+        assert {k: getattr(m, k) for k in want} == want, path
+    assert again[ids[-1]].metadata is None
+    assert again.values("metadata.size_bytes")[:len(images)] == [w["size_bytes"] for _, w in images]
+
+    # Complete metadata is kept unless overwrite=True.
+    s = again[ids[0]]
+    s.metadata = fo.ImageMetadata(size_bytes=1, mime_type="x/y", width=2, height=3, num_channels=4)
+    s.save()
+    again.limit(1).compute_metadata()
+    assert reopened(fo, "images")[ids[0]].metadata.width == 2
+    fo.load_dataset("images").limit(1).compute_metadata(overwrite=True)
+    assert reopened(fo, "images")[ids[0]].metadata == fo.ImageMetadata(**images[0][1])
+    with pytest.raises(ValueError, match="num_workers"):
+        fo.load_dataset("images").compute_metadata(num_workers=0)

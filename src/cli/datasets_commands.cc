@@ -141,6 +141,7 @@ void AddDatasetsCommands(CLI::App& app) {
   AddInfo(*datasets);
   AddDelete(*datasets);
   AddHead(*datasets);
+  AddDatasetEditCommands(*datasets);
 }
 
 }  // namespace fo::cli
