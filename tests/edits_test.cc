@@ -399,6 +399,20 @@ std::vector<ExpectedImage> ClipImages() {
   return out;
 }
 
+// A sample per image, then one whose file `missing_path` does not exist.
+std::vector<Sample> SamplesOf(const std::vector<ExpectedImage>& images, const std::string& missing_path) {
+  std::vector<Sample> samples;
+  for (const auto& im : images) {
+    Sample s;
+    s.filepath = im.path;
+    samples.push_back(s);
+  }
+  Sample missing;
+  missing.filepath = missing_path;
+  samples.push_back(missing);
+  return samples;
+}
+
 std::string Le(uint32_t v, int n) {
   std::string s;
   for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -469,15 +483,7 @@ TEST(ImageMetadataTest, BadFilesFailWithOneLine) {
 TEST_F(EditsTest, ComputeMetadataFillsTheViewsSamplesAndPersists) {
   auto db = Db();
   std::vector<ExpectedImage> images = ClipImages();
-  std::vector<Sample> samples;
-  for (const auto& im : images) {
-    Sample s;
-    s.filepath = im.path;
-    samples.push_back(s);
-  }
-  Sample missing;
-  missing.filepath = dir_.File("missing.png");
-  samples.push_back(missing);
+  std::vector<Sample> samples = SamplesOf(images, dir_.File("missing.png"));
   Dataset ds = Dataset::Create(db, "images", samples);
   std::vector<std::string> ids = ds.Ids();
 
@@ -521,14 +527,7 @@ TEST_F(EditsTest, ComputeMetadataFillsTheViewsSamplesAndPersists) {
 
 TEST_F(EditsTest, CliComputesMetadataAndClones) {
   std::vector<ExpectedImage> images = ClipImages();
-  std::vector<Sample> samples;
-  for (const auto& im : images) {
-    Sample s;
-    s.filepath = im.path;
-    samples.push_back(s);
-  }
-  samples.push_back(samples.front());
-  samples.back().filepath = dir_.File("gone.jpg");
+  std::vector<Sample> samples = SamplesOf(images, dir_.File("gone.jpg"));
   Dataset::Create(Db(), "images", samples);
   const std::vector<std::string> env = {"FO_DATABASE_PATH=" + path_};
   testing::CommandResult r = testing::RunCli({"datasets", "compute-metadata", "images", "--num-workers", "2"}, env);
