@@ -16,7 +16,7 @@ namespace internal { class Sqlite; }
 class Database {
  public:
   // The schema version this build reads and writes (docs/storage.md).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // $FO_DATABASE_PATH if set and non-empty, else ~/.fiftyone/cpp/fo.db.
   static std::string DefaultPath();

@@ -4,6 +4,7 @@
 #define FO_SAMPLE_H_
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,13 +32,19 @@ struct Sample {
   std::string id;  // 24-hex ObjectId; empty means "assign one on add"
   std::string filepath;
   std::vector<std::string> tags;
-  std::optional<int> width;   // image metadata, pixels
+  // Image metadata (FiftyOne's ImageMetadata), from compute_metadata or
+  // the caller; unset until known.
+  std::optional<int> width;   // pixels
   std::optional<int> height;
+  std::optional<int64_t> size_bytes;  // of the file
+  std::optional<std::string> mime_type;  // e.g. "image/jpeg"
+  std::optional<int> num_channels;  // 1 grey or palette, 2 grey + alpha, 3 colour, 4 colour + alpha (or CMYK)
   std::map<std::string, Value> fields;           // user fields
   std::map<std::string, Detections> label_fields;  // Detections fields
 
   // Field by name: "id", "filepath", "tags", "metadata.width" /
-  // "metadata.height", or a user field; null when absent.
+  // ".height" / ".size_bytes" / ".mime_type" / ".num_channels", or a user
+  // field; null when absent.
   Value Get(const std::string& field) const;
 };
 

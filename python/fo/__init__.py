@@ -19,8 +19,30 @@ from fo._fo import (  # noqa: F401
     list_datasets,
     load_dataset,
 )
+from fo.metadata import ImageMetadata  # noqa: F401
+from fo.fields import (  # noqa: F401
+    ArrayField,
+    BooleanField,
+    EmbeddedDocumentField,
+    Field,
+    FloatField,
+    IntField,
+    ListField,
+    StringField,
+    VectorField,
+)
 
 __all__ = [
+    "ArrayField",
+    "BooleanField",
+    "EmbeddedDocumentField",
+    "Field",
+    "FloatField",
+    "ImageMetadata",
+    "IntField",
+    "ListField",
+    "StringField",
+    "VectorField",
     "Dataset",
     "DatasetView",
     "Detection",

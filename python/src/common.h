@@ -88,6 +88,8 @@ void AddEmbeddingMethods(py::class_<View>& view, py::class_<Dataset>& dataset);
 void BindModule(py::module_& m);
 void BindModel(py::module_& m);
 void BindDataset(py::module_& m);
+// The edits that persist (fo/edits.h), added to the classes BindDataset made.
+void BindEdits(py::module_& m);
 void BindBrain(py::module_& m);
 void BindZoo(py::module_& m);
 

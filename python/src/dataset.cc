@@ -71,10 +71,32 @@ std::vector<std::string> AddSamples(Dataset& d, py::iterable samples) {
   return ids;
 }
 
+template <typename T>
+py::object OptionalObject(const std::optional<T>& v) { return v ? py::cast(*v) : py::object(py::none()); }
+
+// sample.metadata: an fo.ImageMetadata, or None when nothing is known (as
+// FiftyOne before compute_metadata()).
+py::object MetadataObject(const Sample& s) {
+  if (!s.width && !s.height && !s.size_bytes && !s.mime_type && !s.num_channels) return py::none();
+  return py::module_::import("fo.metadata").attr("ImageMetadata")(
+      OptionalObject(s.size_bytes), OptionalObject(s.mime_type), OptionalObject(s.width), OptionalObject(s.height),
+      OptionalObject(s.num_channels));
+}
+
+void SetMetadata(Sample& s, py::handle value) {
+  auto get = [&](const char* name) { return value.is_none() ? py::object(py::none()) : py::getattr(value, name, py::none()); };
+  s.size_bytes = get("size_bytes").cast<std::optional<int64_t>>();
+  s.mime_type = get("mime_type").cast<std::optional<std::string>>();
+  s.width = get("width").cast<std::optional<int>>();
+  s.height = get("height").cast<std::optional<int>>();
+  s.num_channels = get("num_channels").cast<std::optional<int>>();
+}
+
 py::object OptionalId(const std::string& id) { return id.empty() ? py::object(py::none()) : py::object(py::str(id)); }
 
 void SetField(Sample& s, const std::string& name, py::handle value) {
   if (name == "id") throw InvalidArgument("the id of a sample cannot be set");
+  if (name == "metadata") return SetMetadata(s, value);
   if (name == "filepath") { s.filepath = value.cast<std::string>(); return; }
   if (name == "tags") { s.tags = value.cast<std::vector<std::string>>(); return; }
   if (py::isinstance<Detections>(value)) {
@@ -94,12 +116,7 @@ bool HasField(const Sample& s, const std::string& name) {
 py::object GetField(const Sample& s, const std::string& name) {
   if (auto it = s.label_fields.find(name); it != s.label_fields.end()) return py::cast(it->second);
   if (name == "id") return OptionalId(s.id);
-  if (name == "metadata") {
-    py::dict d;
-    d["width"] = s.width ? py::object(py::int_(*s.width)) : py::object(py::none());
-    d["height"] = s.height ? py::object(py::int_(*s.height)) : py::object(py::none());
-    return d;
-  }
+  if (name == "metadata") return MetadataObject(s);
   if (!HasField(s, name) && name.rfind("metadata.", 0) != 0) throw NotFound("sample has no field '" + name + "'");
   return FromValue(s.Get(name));
 }
@@ -275,7 +292,6 @@ void BindDataset(py::module_& m) {
            py::arg("filepath"), py::arg("tags") = py::none())
       .def_property_readonly("id", [](const Sample& s) { return OptionalId(s.id); })
       .def_readwrite("filepath", &Sample::filepath)
-      .def_readwrite("tags", &Sample::tags)
       .def("__getitem__", &GetField)
       .def("__setitem__", &SetField)
       .def("get_field", &GetField)

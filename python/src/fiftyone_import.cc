@@ -250,6 +250,10 @@ Sample ToSample(const json& s, const fs::path& dataset_dir, Reader& r) {
     };
     sample.width = dim("width");
     sample.height = dim("height");
+    sample.num_channels = dim("num_channels");
+    if (auto b = it->find("size_bytes"); b != it->end())
+      if (std::optional<double> x = ToNumber(*b); x && *x >= 0) sample.size_bytes = static_cast<int64_t>(*x);
+    if (std::string mime = StringOr(*it, "mime_type", ""); !mime.empty()) sample.mime_type = mime;
   }
 
   std::string kind;

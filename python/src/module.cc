@@ -43,6 +43,7 @@ PYBIND11_MODULE(_fo, m) {
   fo::py_bind::BindModule(m);
   fo::py_bind::BindModel(m);
   fo::py_bind::BindDataset(m);
+  fo::py_bind::BindEdits(m);
   fo::py_bind::BindBrain(m);
   fo::py_bind::BindZoo(m);
 }

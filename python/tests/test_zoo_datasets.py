@@ -206,8 +206,9 @@ def test_quickstart_download_and_import(fo, foz, serve, tmp_path):
         assert preds[0].confidence == pytest.approx(0.9 - 0.1 * i)
         assert s.id != "%024x" % (0x5f0000000000000000000000 + i)  # new ids
     assert ds.values("uniqueness") == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
-    assert samples[0].metadata == {"width": 64, "height": 48}
-    assert samples[1].metadata == {"width": None, "height": None}
+    assert samples[0].metadata == fo.ImageMetadata(size_bytes=1234, mime_type="image/jpeg", width=64, height=48,
+                                                   num_channels=3)
+    assert samples[1].metadata is None
     assert len(ds.match_tags("validation")) == 5
 
     # A second call returns the existing dataset, without a request.

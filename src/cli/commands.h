@@ -9,8 +9,10 @@
 
 namespace fo::cli {
 
-// fo datasets create|list|info|delete|head
+// fo datasets create|list|info|delete|head|compute-metadata|clone
 void AddDatasetsCommands(CLI::App& app);
+// fo datasets compute-metadata|clone (called by AddDatasetsCommands)
+void AddDatasetEditCommands(CLI::App& datasets);
 // fo brain list|info|rename|delete
 void AddBrainRunCommands(CLI::App& brain);
 // fo brain compute-similarity|sort-by-similarity

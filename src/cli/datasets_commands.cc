@@ -125,6 +125,7 @@ void AddDatasetsCommands(CLI::App& app) {
   AddInfo(*datasets);
   AddDelete(*datasets);
   AddHead(*datasets);
+  AddDatasetEditCommands(*datasets);
 }
 
 }  // namespace fo::cli

@@ -80,6 +80,9 @@ nlohmann::ordered_json SampleToJson(const Sample& sample) {
   nlohmann::ordered_json j = {{"id", sample.id}, {"filepath", sample.filepath}, {"tags", sample.tags}};
   if (sample.width && sample.height) {
     j["metadata"] = {{"width", *sample.width}, {"height", *sample.height}};
+    if (sample.size_bytes) j["metadata"]["size_bytes"] = *sample.size_bytes;
+    if (sample.mime_type) j["metadata"]["mime_type"] = *sample.mime_type;
+    if (sample.num_channels) j["metadata"]["num_channels"] = *sample.num_channels;
   } else {
     j["metadata"] = nullptr;
   }

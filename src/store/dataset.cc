@@ -17,6 +17,8 @@
 namespace fo {
 
 using internal::Sqlite;
+using internal::CheckFiniteVector;
+using internal::IsBuiltinField;
 using internal::Transaction;
 using nlohmann::json;
 
@@ -38,16 +40,6 @@ void CheckName(const std::string& name) {
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7f)
       throw InvalidArgument("a dataset name must not contain control characters (such as a newline or a tab)");
-}
-
-bool IsBuiltinField(const std::string& f) {
-  return f == "id" || f == "filepath" || f == "tags" || f == "metadata" || f.rfind("metadata.", 0) == 0;
-}
-
-void CheckFiniteVector(const Value& v, const std::string& where) {
-  if (!v.is_vector()) return;
-  for (float x : v.as<FloatVector>())
-    if (!std::isfinite(x)) throw InvalidArgument(where + " contains NaN or Inf; embeddings must be finite");
 }
 
 // Checks that sample and label ids are unique across all the batches of one
@@ -84,10 +76,7 @@ void PrepareSamples(std::vector<Sample>& samples, IdChecker& ids) {
       if (IsBuiltinField(field)) throw InvalidArgument("'" + field + "' is a built-in field; it cannot hold detections");
       for (auto& d : dets.detections) {
         ids.Check(d.id, "label");
-        for (double b : d.bounding_box)
-          if (!(b >= 0.0 && b <= 1.0))
-            throw InvalidArgument("detection " + d.id + " of sample " + s.id +
-                                  " has a bounding_box outside [0, 1]; boxes are relative [x, y, w, h]");
+        internal::CheckBox(d, s.id);
         for (const auto& [attr, v] : d.attributes) CheckFiniteVector(v, "attribute '" + attr + "' of detection " + d.id);
       }
     }

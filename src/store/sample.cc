@@ -12,6 +12,9 @@ Value Sample::Get(const std::string& field) const {
   }
   if (field == "metadata.width") return width ? Value(*width) : Value();
   if (field == "metadata.height") return height ? Value(*height) : Value();
+  if (field == "metadata.size_bytes") return size_bytes ? Value(*size_bytes) : Value();
+  if (field == "metadata.mime_type") return mime_type ? Value(*mime_type) : Value();
+  if (field == "metadata.num_channels") return num_channels ? Value(*num_channels) : Value();
   auto it = fields.find(field);
   return it == fields.end() ? Value() : it->second;
 }

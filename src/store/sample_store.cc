@@ -1,5 +1,6 @@
 #include "store/sample_store.h"
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,23 @@ std::string FieldTypeOf(const Value& v) {
         if constexpr (std::is_same_v<T, FloatVector>) return "vector";
       },
       v.variant());
+}
+
+bool IsBuiltinField(const std::string& f) {
+  return f == "id" || f == "filepath" || f == "tags" || f == "metadata" || f.rfind("metadata.", 0) == 0;
+}
+
+void CheckFiniteVector(const Value& v, const std::string& where) {
+  if (!v.is_vector()) return;
+  for (float x : v.as<FloatVector>())
+    if (!std::isfinite(x)) throw InvalidArgument(where + " contains NaN or Inf; embeddings must be finite");
+}
+
+void CheckBox(const Detection& d, const std::string& sample_id) {
+  for (double b : d.bounding_box)
+    if (!(b >= 0.0 && b <= 1.0))
+      throw InvalidArgument("detection " + d.id + " of sample " + sample_id +
+                            " has a bounding_box outside [0, 1]; boxes are relative [x, y, w, h]");
 }
 
 void DeclareField(Sqlite& db, int64_t dataset_id, const std::string& name, const std::string& type) {
@@ -88,7 +106,8 @@ void ReadFieldsJson(const std::string& text, std::map<std::string, Value>* out) 
 }  // namespace
 
 SampleReader::SampleReader(Sqlite& db)
-    : sample_(db.Prepare("SELECT id, filepath, tags, width, height, fields FROM samples WHERE seq = ?")),
+    : sample_(db.Prepare("SELECT id, filepath, tags, width, height, fields, size_bytes, mime_type, num_channels "
+                         "FROM samples WHERE seq = ?")),
       vectors_(db.Prepare("SELECT field, data FROM sample_vectors WHERE sample_seq = ?")),
       labels_(db.Prepare("SELECT seq, field, id, label, x, y, w, h, confidence, attributes FROM labels "
                          "WHERE sample_seq = ? ORDER BY field, position")),
@@ -107,6 +126,9 @@ std::optional<Sample> SampleReader::Read(int64_t seq) {
   if (!sample_.IsNull(3)) s.width = static_cast<int>(sample_.Int(3));
   if (!sample_.IsNull(4)) s.height = static_cast<int>(sample_.Int(4));
   ReadFieldsJson(sample_.Text(5), &s.fields);
+  if (!sample_.IsNull(6)) s.size_bytes = sample_.Int(6);
+  if (!sample_.IsNull(7)) s.mime_type = sample_.Text(7);
+  if (!sample_.IsNull(8)) s.num_channels = static_cast<int>(sample_.Int(8));
   sample_.Reset();
   vectors_.Bind(1, seq);
   while (vectors_.Step()) s.fields[vectors_.Text(0)] = BlobToVector(vectors_.Blob(1));
@@ -138,8 +160,6 @@ std::optional<Sample> ReadSample(Sqlite& db, int64_t dataset_id, const std::stri
   return SampleReader(db).Read(*seq);
 }
 
-namespace {
-
 // Splits values into the JSON column and the vector table.
 json ScalarFieldsJson(const std::map<std::string, Value>& fields) {
   json j = json::object();
@@ -147,6 +167,8 @@ json ScalarFieldsJson(const std::map<std::string, Value>& fields) {
     if (!v.is_vector() && !v.is_null()) j[k] = v.ToJson();
   return j;
 }
+
+namespace {
 
 int64_t ReadCounter(Sqlite& db, const char* key) {
   auto q = db.Prepare("SELECT value FROM meta WHERE key = ?");
@@ -166,8 +188,8 @@ SampleWriter::SampleWriter(Sqlite& db, int64_t dataset_id)
       dataset_id_(dataset_id),
       next_sample_(ReadCounter(db, "next_sample_seq")),
       next_label_(ReadCounter(db, "next_label_seq")),
-      sample_(db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)")),
+      sample_(db.Prepare("INSERT INTO samples(seq, dataset_id, id, filepath, tags, width, height, fields, size_bytes, "
+                         "mime_type, num_channels) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
       tag_(db.Prepare("INSERT OR IGNORE INTO sample_tags(dataset_id, tag, sample_seq) VALUES(?, ?, ?)")),
       vector_(db.Prepare("INSERT INTO sample_vectors(sample_seq, field, data) VALUES(?, ?, ?)")),
       label_(db.Prepare("INSERT INTO labels(seq, sample_seq, field, position, id, label, x, y, w, h, confidence, attributes) "
@@ -182,6 +204,7 @@ int64_t SampleWriter::Insert(const Sample& s) {
   sample_.Bind(5, s.tags.empty() ? std::string("[]") : json(s.tags).dump());
   sample_.Bind(6, s.width).Bind(7, s.height);
   sample_.Bind(8, s.fields.empty() ? std::string("{}") : ScalarFieldsJson(s.fields).dump());
+  sample_.Bind(9, s.size_bytes).Bind(10, s.mime_type).Bind(11, s.num_channels);
   sample_.Run();
   for (const auto& t : s.tags) tag_.Bind(1, dataset_id_).BindUnowned(2, t).Bind(3, seq).Run();
   for (const auto& [name, v] : s.fields) {
@@ -212,6 +235,12 @@ void SampleWriter::Finish() {
   WriteCounter(db_, "next_sample_seq", next_sample_);
   WriteCounter(db_, "next_label_seq", next_label_);
   AdjustSampleCount(db_, dataset_id_, static_cast<int64_t>(added_));
+}
+
+int64_t ReserveKeys(Sqlite& db, const char* counter, int64_t n) {
+  const int64_t first = ReadCounter(db, counter);
+  WriteCounter(db, counter, first + n);
+  return first;
 }
 
 void AdjustSampleCount(Sqlite& db, int64_t dataset_id, int64_t delta) {

@@ -23,6 +23,13 @@ FloatVector BlobToVector(std::span<const uint8_t> blob);
 // The type name a value gives its field ("int", "vector"...), or "" for null.
 std::string FieldTypeOf(const Value& v);
 
+// True for the fields every sample has: id, filepath, tags, metadata(.*).
+bool IsBuiltinField(const std::string& field);
+// Throws kInvalidArgument naming `where` if a vector value holds NaN or Inf.
+void CheckFiniteVector(const Value& v, const std::string& where);
+// Throws kInvalidArgument if the detection's box is not relative ([0, 1]).
+void CheckBox(const Detection& d, const std::string& sample_id);
+
 // Records a field's type, or throws kInvalidArgument if it conflicts with the
 // recorded one (an int may go into a float field).
 void DeclareField(Sqlite& db, int64_t dataset_id, const std::string& name, const std::string& type);
@@ -70,6 +77,13 @@ class SampleWriter {
   size_t added_ = 0;
   Statement sample_, tag_, vector_, label_, label_vector_;
 };
+
+// Takes n consecutive keys from the counter `counter` of meta
+// ("next_sample_seq" or "next_label_seq") and returns the first.
+int64_t ReserveKeys(Sqlite& db, const char* counter, int64_t n);
+// The JSON object of the samples.fields / labels.attributes columns: every
+// value but vectors (their own tables) and nulls.
+nlohmann::json ScalarFieldsJson(const std::map<std::string, Value>& fields);
 
 // datasets.sample_count += delta.
 void AdjustSampleCount(Sqlite& db, int64_t dataset_id, int64_t delta);

@@ -111,6 +111,14 @@ INSERT OR REPLACE INTO meta(key, value) VALUES
   ('next_label_seq', (SELECT coalesce(max(seq), 0) + 1 FROM labels));
 )sql";
 
+// Version 3 (issue #12): the rest of FiftyOne's ImageMetadata beside
+// width and height, filled by compute_metadata.
+constexpr const char* kV3Additions = R"sql(
+ALTER TABLE samples ADD COLUMN size_bytes INTEGER;
+ALTER TABLE samples ADD COLUMN mime_type TEXT;
+ALTER TABLE samples ADD COLUMN num_channels INTEGER;
+)sql";
+
 int StoredVersion(Sqlite& db) {
   auto has_meta = db.Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
   if (!has_meta.Step()) return 0;
@@ -133,14 +141,14 @@ void CreateOrMigrate(Sqlite& db, int stored, int version) {
   if (stored == 0) {
     if (!IsEmpty(db)) throw Corruption("the file is an SQLite database but not an fo store");
     db.Exec(kSchemaV1);
+  }
+  // One step per version, from the stored one up; all run inside the
+  // caller's transaction, so a failure leaves the file as it was.
+  if (stored < 2) {
     db.Exec(kV2Additions);
     db.Exec(kMigrateV1Data);
   }
-  // One step per version; each runs inside the caller's transaction.
-  if (stored == 1) {
-    db.Exec(kV2Additions);
-    db.Exec(kMigrateV1Data);
-  }
+  if (stored < 3) db.Exec(kV3Additions);
   SetVersion(db, version);
 }
 
