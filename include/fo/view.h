@@ -112,6 +112,10 @@ class View {
   // view's keys are read once, when the stream is made).
   SampleStream Stream(size_t batch = 256) const;
 
+  // Compiles the view without evaluating it, so that an unknown field or a
+  // bad expression throws now (what the first answer would throw).
+  void Validate() const;
+
   // The view as one SQL query (store/view_query.h); evaluated afresh by
   // every answer above.
   internal::ViewQuery Compile() const;

@@ -294,6 +294,8 @@ class MatchLabelsStage : public Stage {
 
 }  // namespace
 
+void View::Validate() const { Compile(); }
+
 View View::Match(const Expr& filter) const { return With(std::make_shared<MatchStage>(filter)); }
 View View::Exists(const std::string& field, bool exists) const { return With(std::make_shared<ExistsStage>(field, exists)); }
 View View::SortBy(const std::string& field, bool reverse) const {
