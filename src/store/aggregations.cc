@@ -32,21 +32,30 @@ class AggregationQuery {
 
   const ValuesSql& values() const { return values_; }
 
-  // "SELECT <select> FROM <rows> <tail>", with {value} replaced by the
-  // path's SQL, wrapped as outer_before + it + outer_after. left_join keeps
-  // the samples whose list is empty.
-  Statement Prepare(std::string select, std::string tail = "", bool left_join = false, std::string outer_before = "",
+  // outer_before + "SELECT <select> FROM <rows> WHERE <rows' condition>
+  // <tail>" + outer_after, with {value} replaced by the path's SQL and
+  // {order} by the rows' view order. left_join keeps the samples whose list
+  // is empty. A whole dataset is one scan of samples (no self-join).
+  Statement Prepare(std::string select, std::string tail = "", bool left_join = false, const std::string& outer_before = "",
                     const std::string& outer_after = "") {
-    Substitute(select);
-    Substitute(tail);
+    const bool whole = q_.whole_dataset;
+    Substitute(select, whole);
+    Substitute(tail, whole);
     std::string join = values_.is_list ? (left_join ? " LEFT " : " ") + values_.join : "";
-    return q_.Prepare(db_, outer_before + "SELECT " + select + " FROM ",
-                      " AS v JOIN samples AS s ON s.seq = v.k" + join + " " + tail + outer_after);
+    std::string rows = whole ? "samples AS s" + join + " WHERE s.dataset_id = ?"
+                             : "(" + q_.sql + ") AS v JOIN samples AS s ON s.seq = v.k" + join + " WHERE 1";
+    Statement st = db_.Prepare(outer_before + "SELECT " + select + " FROM " + rows + " " + tail + outer_after);
+    int i = 1;
+    if (whole) st.Bind(i++, q_.dataset_id);
+    for (const auto& p : whole ? std::vector<internal::SqlParam>{} : q_.params)
+      std::visit([&](const auto& x) { st.Bind(i++, x); }, p);
+    return st;
   }
 
  private:
-  void Substitute(std::string& text) const {
+  void Substitute(std::string& text, bool whole) const {
     for (size_t pos; (pos = text.find("{value}")) != std::string::npos;) text.replace(pos, 7, values_.value);
+    for (size_t pos; (pos = text.find("{order}")) != std::string::npos;) text.replace(pos, 7, whole ? "s.seq" : "v.o");
   }
 
   ViewQuery q_;
@@ -88,7 +97,7 @@ std::vector<std::pair<Value, size_t>> CountValues(const View& view, const Aggreg
 
 std::vector<Value> Distinct(const View& view, const AggregationPath& path) {
   AggregationQuery a(view, path, "distinct");
-  auto st = a.Prepare("DISTINCT {value} AS agg_value", "WHERE agg_value IS NOT NULL ORDER BY agg_value");
+  auto st = a.Prepare("DISTINCT {value} AS agg_value", "AND agg_value IS NOT NULL ORDER BY agg_value");
   std::vector<Value> out;
   while (st.Step()) out.push_back(ColumnValue(st, 0, a.values().boolean));
   return out;
@@ -140,11 +149,11 @@ std::vector<Value> ValuesOf(const View& view, const AggregationPath& path) {
   const ValuesSql& v = a.values();
   std::vector<Value> out;
   if (!v.is_list) {
-    auto st = a.Prepare("{value}", "ORDER BY v.o");
+    auto st = a.Prepare("{value}", "ORDER BY {order}");
     while (st.Step()) out.push_back(ColumnValue(st, 0, v.boolean));
     return out;
   }
-  auto st = a.Prepare("v.o, " + v.exists + ", {value}, " + v.order, "ORDER BY v.o, " + v.order, /*left_join=*/true);
+  auto st = a.Prepare("{order}, " + v.exists + ", {value}, " + v.order, "ORDER BY {order}, " + v.order, /*left_join=*/true);
   std::optional<int64_t> row;
   ValueList list;
   bool present = false;

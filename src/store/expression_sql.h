@@ -88,7 +88,8 @@ nlohmann::json PathJson(const std::string& path);
 // out and the detections filtered out (one query per filtered label field).
 void ApplyShape(Sqlite& db, const SampleShape& shape, std::vector<Sample>& samples);
 
-// Registers the SQL functions compiled expressions call (fo_regexp).
+// Registers the SQL functions compiled expressions call (fo_regexp, and
+// fo_field: json_extract of one top-level key, faster).
 // Idempotent; call with the store's mutex held, before preparing.
 void RegisterExpressionFunctions(Sqlite& db);
 

@@ -112,7 +112,13 @@ class SortByStage : public Stage {
       internal::ReplaceByKeys(q, internal::KeysOf(sorted), internal::PickExtras(q, sorted), /*input_unchanged=*/true);
       return;
     }
-    q.sql = "SELECT v.k AS k, row_number() OVER (ORDER BY " + order + ") AS o " + rows;
+    if (q.whole_dataset) {  // one scan of the dataset's samples, no self-join
+      q.sql = "SELECT s.seq AS k, row_number() OVER (ORDER BY " + values.value + (reverse_ ? " DESC" : "") +
+              ", s.seq) AS o FROM samples AS s WHERE s.dataset_id = ?";
+      q.params = {q.dataset_id};
+    } else {
+      q.sql = "SELECT v.k AS k, row_number() OVER (ORDER BY " + order + ") AS o " + rows;
+    }
     q.from_key_list = false;
     q.whole_dataset = false;
   }
