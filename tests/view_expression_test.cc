@@ -19,6 +19,8 @@
 #include "fo/dataset.h"
 #include "fo/error.h"
 #include "fo/expression.h"
+#include "store/expression_sql.h"
+#include "store/sqlite.h"
 #include "test_support.h"
 
 namespace fo {
@@ -540,6 +542,55 @@ TEST_F(ViewExpressionTest, SimilarityOnAViewRestrictsToItsRows) {
   EXPECT_EQ(after.Ids(), want_after);
   auto rows = SortBySimilarity(view, SimilarityQuery::ByVector(q), so).SortBy("count").Rows();
   for (const auto& r : rows) EXPECT_TRUE(r.distance.has_value());
+}
+
+// fo_field (the fast reader of one key of a fields object) against SQLite's
+// own json_extract on the same texts.
+TEST(FoFieldTest, AgreesWithJsonExtract) {
+  testing::TempStore st;
+  auto& db = st.db->sqlite();
+  std::lock_guard lock(db.mutex());
+  internal::RegisterExpressionFunctions(db);
+  const std::vector<std::string> texts = {
+      R"({})",
+      R"({"a":1,"b":-2.5,"c":"x","d":true,"e":false,"f":null})",
+      R"({"big":9223372036854775807,"exp":1.5e-07,"neg":-0.0,"E":2E3})",
+      R"({"nested":{"a":[1,{"b":"}"}]},"a":"after nested"})",
+      R"({"list":[1,"two",[3]],"s":"quote \" and \\ and \u00e9 and \n"})",
+      R"({"k\u00e9y":"v2","with space":"v3","a.b":4})",
+      R"( { "a" : 1 , "b" : [ 1 , 2 ] , "c" : "sp aced" } )",
+      R"({"str":"[not a list]","empty":"","u":"\ud83d\ude00","a":"last"})",
+  };
+  const std::vector<std::string> keys = {"a",   "b",    "c",      "d",   "e",          "f",   "big", "exp",   "neg",
+                                         "E",   "nested", "list", "s",   "with space", "a.b", "str", "empty", "u",
+                                         "missing", "k\xc3\xa9y"};
+  const std::string path = "'$.\"' || ?2 || '\"'";
+  auto cmp = db.Prepare("SELECT fo_field(?1, ?2) IS json_extract(?1, " + path + "), typeof(fo_field(?1, ?2)), typeof(json_extract(?1, " +
+                        path + ")), quote(fo_field(?1, ?2)), quote(json_extract(?1, " + path + "))");
+  int compared = 0;
+  for (const auto& text : texts) {
+    for (const auto& key : keys) {
+      // json_extract matches a key by its raw text, so it misses one
+      // written with a \u escape; fo_field decodes it (checked below).
+      if (key == "k\xc3\xa9y" && text.find("\\u00e9y") != std::string::npos) continue;
+      cmp.Bind(1, text).Bind(2, key);
+      ASSERT_TRUE(cmp.Step());
+      EXPECT_EQ(cmp.Int(0), 1) << text << " [" << key << "]: fo_field " << cmp.Text(3) << ", json_extract " << cmp.Text(4);
+      EXPECT_EQ(cmp.Text(1), cmp.Text(2)) << text << " [" << key << "]";
+      cmp.Reset();
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, static_cast<int>(texts.size() * keys.size()) - 1);
+  // A key written with a quote escaped in the JSON text is found by its value.
+  auto q = db.Prepare("SELECT fo_field(?, ?)");
+  q.Bind(1, std::string(R"({"key \"q\"":"v1"})")).Bind(2, std::string("key \"q\""));
+  ASSERT_TRUE(q.Step());
+  EXPECT_EQ(q.Text(0), "v1");
+  q.Reset();
+  q.Bind(1, texts[5]).Bind(2, std::string("k\xc3\xa9y"));
+  ASSERT_TRUE(q.Step());
+  EXPECT_EQ(q.Text(0), "v2");
 }
 
 }  // namespace

@@ -610,6 +610,27 @@ std::string JsonStringText(std::string_view token) {
   return json::parse(token).get<std::string>();
 }
 
+// JSON text without the spaces outside strings.
+std::string Minified(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  bool in_string = false;
+  for (size_t i = 0; i < token.size(); ++i) {
+    char c = token[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < token.size()) out += token[++i];
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void ResultOfToken(sqlite3_context* ctx, std::string_view token) {
   switch (token.front()) {
     case '"': {
@@ -621,7 +642,11 @@ void ResultOfToken(sqlite3_context* ctx, std::string_view token) {
     case 'f': sqlite3_result_int(ctx, 0); return;
     case 'n': sqlite3_result_null(ctx); return;
     case '{':
-    case '[': sqlite3_result_text(ctx, token.data(), static_cast<int>(token.size()), SQLITE_TRANSIENT); return;
+    case '[': {
+      std::string text = Minified(token);  // as json_extract gives it
+      sqlite3_result_text(ctx, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+      return;
+    }
     default: break;
   }
   const char* first = token.data();
