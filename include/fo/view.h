@@ -15,6 +15,9 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "fo/expression.h"
 #include "fo/sample.h"
 #include "fo/value.h"
 
@@ -25,6 +28,7 @@ class Dataset;
 namespace internal {
 struct Stage;
 struct ViewQuery;
+struct SampleShape;
 }  // namespace internal
 
 // One patch (detection) that matched a patch-index query.
@@ -56,6 +60,33 @@ class View {
   View Exclude(std::vector<std::string> ids) const;
   // Samples having any (or, with all = true, every) of the tags.
   View MatchTags(std::vector<std::string> tags, bool all = false) const;
+  // Samples all of whose values FiftyOne's way: see fo/expression.h.
+  View Match(const Expr& filter) const;
+  // Samples whose `field` is set (or, with exists = false, is not).
+  View Exists(const std::string& field, bool exists = true) const;
+  // Sorted by a field or an expression (one value per sample; missing
+  // values first, last with reverse), ties in view order.
+  View SortBy(const std::string& field, bool reverse = false) const;
+  View SortBy(const char* field, bool reverse = false) const { return SortBy(std::string(field), reverse); }
+  View SortBy(const Expr& expr, bool reverse = false) const;
+  // The samples carry only these user and label fields (plus id, filepath,
+  // tags and metadata), or all but these. Unknown fields throw kInvalidArgument.
+  View SelectFields(std::vector<std::string> fields) const;
+  View ExcludeFields(std::vector<std::string> fields) const;
+  // Every sample, in an order random but the same for a seed.
+  View Shuffle(uint64_t seed) const;
+  // The detections of label field `field` are only those for which `filter`
+  // holds (an expression over the detection, e.g. F("confidence") > 0.5);
+  // with only_matches, samples left with none are dropped.
+  View FilterLabels(const std::string& field, const Expr& filter, bool only_matches = true) const;
+  // Samples having a detection (in `fields`, default every label field)
+  // with one of `ids` and / or for which `filter` holds; with
+  // matches = false, samples having none.
+  View MatchLabels(std::optional<Expr> filter, std::vector<std::string> ids = {}, std::vector<std::string> fields = {},
+                   bool matches = true) const;
+  // At most `limit` detections of `field` per sample (the first ones).
+  View LimitLabels(const std::string& field, size_t limit) const;
+
   // Appends a stage of another layer (fo::SortBySimilarity in brain.h).
   View AddStage(std::shared_ptr<const internal::Stage> stage) const;
 
@@ -81,9 +112,23 @@ class View {
   // view's keys are read once, when the stream is made).
   SampleStream Stream(size_t batch = 256) const;
 
+  // Compiles the view without evaluating it, so that an unknown field or a
+  // bad expression throws now (what the first answer would throw).
+  void Validate() const;
+
   // The view as one SQL query (store/view_query.h); evaluated afresh by
   // every answer above.
   internal::ViewQuery Compile() const;
+
+  // The stages as JSON, FiftyOne's view._serialize(): a list of
+  // {"_cls": "fiftyone.core.stages.Match", "kwargs": [["filter", {...}]]}.
+  // Throws kUnimplemented for a stage with no serialised form
+  // (sort_by_similarity).
+  nlohmann::json ToJson() const;
+  // `dataset_view` (a dataset's view, or any view) with the stages of
+  // `stages` (as ToJson gives them) appended. Throws kInvalidArgument naming
+  // the first stage that is unknown or malformed.
+  static View FromJson(const View& dataset_view, const nlohmann::json& stages);
 
   // True for a view with no stages (the whole dataset, in insertion order).
   bool is_full_dataset() const { return stages_.empty(); }
@@ -115,8 +160,10 @@ class SampleStream {
 
  private:
   friend class View;
-  SampleStream(std::shared_ptr<Database> db, std::vector<int64_t> keys, size_t batch);
+  SampleStream(std::shared_ptr<Database> db, std::vector<int64_t> keys, size_t batch,
+               std::shared_ptr<const internal::SampleShape> shape);
   std::shared_ptr<Database> db_;
+  std::shared_ptr<const internal::SampleShape> shape_;
   std::vector<int64_t> keys_;
   size_t batch_;
   size_t next_key_ = 0;

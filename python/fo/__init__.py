@@ -1,7 +1,8 @@
 """fo: FiftyOne-style datasets, views and similarity search over the C++ library.
 
 Mirrors ``import fiftyone as fo``: ``fo.Dataset``, ``fo.Sample``,
-``fo.Detection(s)``, ``fo.load_dataset``, ``fo.list_datasets``. The store is
+``fo.Detection(s)``, ``fo.load_dataset``, ``fo.list_datasets``, and
+``fo.ViewField`` (``from fo import ViewField as F``) for view expressions. The store is
 the one of ``$FO_DATABASE_PATH`` (default ``~/.fiftyone/cpp/fo.db``), opened
 on first use.
 """
@@ -13,6 +14,8 @@ from fo._fo import (  # noqa: F401
     Detections,
     Sample,
     SimilarityIndex,
+    ViewExpression,
+    ViewField,
     __version__,
     dataset_exists,
     delete_dataset,
@@ -49,6 +52,8 @@ __all__ = [
     "Detections",
     "Sample",
     "SimilarityIndex",
+    "ViewExpression",
+    "ViewField",
     "dataset_exists",
     "delete_dataset",
     "list_datasets",

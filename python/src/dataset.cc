@@ -14,6 +14,11 @@
 namespace fo::py_bind {
 
 void AddBrainMethods(py::class_<Dataset>& cls);
+void AddViewStageMethods(py::class_<View>& cls);
+void AddViewStageMethods(py::class_<Dataset>& cls);
+void BindExpressions(py::module_& m);
+View BuildView(py::handle dataset_or_view, py::handle stages);
+py::list ValuesOfPath(const View& v, const std::string& path);
 
 namespace {
 
@@ -141,6 +146,15 @@ bool IsLabelField(const View& v, const std::string& field) {
   return false;
 }
 
+// Paths whose values only the samples themselves give (vectors, boxes,
+// the metadata object); every other path is one SQL query.
+bool ReadsWholeSamples(const View& v, const std::string& field) {
+  if (field == "metadata" || (field.size() >= 13 && field.compare(field.size() - 13, 13, ".bounding_box") == 0)) return true;
+  for (const auto& f : Dataset::Load(v.database(), v.dataset_name()).Fields())
+    if (f.name == field) return f.type == "vector";
+  return false;
+}
+
 template <typename T, typename GetView>
 void AddViewMethods(py::class_<T>& cls, GetView get) {
   cls.def("__len__", [get](const T& t) { View v = get(t); py::gil_scoped_release r; return v.Count(); })
@@ -191,14 +205,17 @@ void AddViewMethods(py::class_<T>& cls, GetView get) {
           });
           return out;
         }
-        std::vector<Value> values;
-        {
-          py::gil_scoped_release r;
-          values = v.Values(field);
+        if (ReadsWholeSamples(v, field)) {
+          std::vector<Value> values;
+          {
+            py::gil_scoped_release r;
+            values = v.Values(field);
+          }
+          py::list out;
+          for (const auto& x : values) out.append(FromValue(x));
+          return out;
         }
-        py::list out;
-        for (const auto& x : values) out.append(FromValue(x));
-        return out;
+        return ValuesOfPath(v, field);  // one SQL query, no sample loaded
       }, py::arg("field"))
       .def("sort_by_similarity", [get](const T& t, py::object query, py::object k, bool reverse, py::object dist_field,
                                        py::object brain_key, py::kwargs credentials) {
@@ -310,8 +327,12 @@ void BindDataset(py::module_& m) {
       })
       .def("__repr__", [](const Sample& s) { return "<Sample: id=" + s.id + " filepath='" + s.filepath + "'>"; });
 
+  BindExpressions(m);
   py::class_<View> view(m, "DatasetView");
   AddViewMethods(view, [](const View& v) { return v; });
+  AddViewStageMethods(view);
+  view.def_static("_build", &BuildView, py::arg("dataset"), py::arg("stages"),
+                  "The view that a serialised stage list (view._serialize(), or its JSON text) describes.");
   // As FiftyOne: repr() and str() are the summary.
   view.def("summary", [](const View& v) { py::gil_scoped_release r; return ViewSummary(v); })
       .def("__repr__", [](const View& v) { py::gil_scoped_release r; return ViewSummary(v); })
@@ -332,6 +353,7 @@ void BindDataset(py::module_& m) {
       }),
       py::arg("name") = py::none());
   AddViewMethods(ds, [](const Dataset& d) { return d.view(); });
+  AddViewStageMethods(ds);
   ds.def_property_readonly("name", &Dataset::name)
       .def("view", &Dataset::view)
       .def("add_samples", &AddSamples, py::arg("samples"))

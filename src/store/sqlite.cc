@@ -98,6 +98,7 @@ void Statement::Reset() {
 }
 
 bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+int Statement::ColumnType(int col) const { return sqlite3_column_type(stmt_, col); }
 int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Statement::Double(int col) const { return sqlite3_column_double(stmt_, col); }
 std::string Statement::Text(int col) const {

@@ -50,6 +50,8 @@ class Statement {
   void Reset();
 
   bool IsNull(int col) const;
+  // SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.
+  int ColumnType(int col) const;
   int64_t Int(int col) const;
   double Double(int col) const;
   std::string Text(int col) const;

@@ -6,7 +6,10 @@
 #ifndef FO_STORE_STAGES_H_
 #define FO_STORE_STAGES_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fo/view.h"
 #include "store/view_query.h"
@@ -20,7 +23,14 @@ struct Stage {
   // transformed into this stage's output.
   virtual void Compile(const View& input, ViewQuery& query) const = 0;
   virtual std::string Describe() const = 0;
+  // FiftyOne's serialised form of the stage, {"_cls": "fiftyone.core.stages.X",
+  // "kwargs": [[name, value]...]} (View::ToJson). Throws kUnimplemented for a
+  // stage that has none.
+  virtual nlohmann::json ToJson() const;
 };
+
+// {"_cls": "fiftyone.core.stages.<name>", "kwargs": [[k, v]...]} in this order.
+nlohmann::json StageJson(const std::string& name, const std::vector<std::pair<std::string, nlohmann::json>>& kwargs);
 
 }  // namespace fo::internal
 

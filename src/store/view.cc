@@ -7,6 +7,7 @@
 
 #include "fo/database.h"
 #include "fo/error.h"
+#include "store/expression_sql.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
 #include "store/stage_repr.h"
@@ -26,20 +27,8 @@ namespace {
 // Joins the samples table when the rows may name deleted samples.
 std::string ExistingRows(const ViewQuery& q) { return q.from_key_list ? " AS v JOIN samples AS s ON s.seq = v.k" : " AS v"; }
 
-std::shared_ptr<const internal::RowExtras> PickExtras(const ViewQuery& q, const std::vector<KeyRow>& rows) {
-  if (!q.extras) return nullptr;
-  auto out = std::make_shared<internal::RowExtras>();
-  out->reserve(rows.size());
-  for (const auto& r : rows) out->push_back((*q.extras)[static_cast<size_t>(r.order)]);
-  return out;
-}
-
-std::vector<int64_t> KeysOf(const std::vector<KeyRow>& rows) {
-  std::vector<int64_t> keys;
-  keys.reserve(rows.size());
-  for (const auto& r : rows) keys.push_back(r.key);
-  return keys;
-}
+using internal::KeysOf;
+using internal::PickExtras;
 
 // take(n, seed): n rows chosen uniformly at random, in random order, the
 // same for the same seed and the same input rows.
@@ -57,6 +46,7 @@ class TakeStage : public Stage {
   }
 
   std::string Describe() const override { return StageRepr("Take", {{"size", n_}, {"seed", seed_}}); }
+  nlohmann::json ToJson() const override { return internal::StageJson("Take", {{"size", n_}, {"seed", seed_}}); }
 
  private:
   // Fisher-Yates over mt19937_64 (whose output the standard fixes), so that
@@ -143,6 +133,9 @@ class SliceStage : public Stage {
   std::string Describe() const override {
     return limit_ ? StageRepr("Limit", {{"limit", *limit_}}) : StageRepr("Skip", {{"skip", skip_}});
   }
+  nlohmann::json ToJson() const override {
+    return limit_ ? internal::StageJson("Limit", {{"limit", *limit_}}) : internal::StageJson("Skip", {{"skip", skip_}});
+  }
 
  private:
   // The key of the dataset's n-th sample (0-based) when its keys are
@@ -175,6 +168,10 @@ class SelectStage : public Stage {
   std::string Describe() const override {
     if (exclude_) return StageRepr("Exclude", {{"sample_ids", ids_}});
     return StageRepr("Select", {{"sample_ids", ids_}, {"ordered", false}});
+  }
+  nlohmann::json ToJson() const override {
+    if (exclude_) return internal::StageJson("Exclude", {{"sample_ids", ids_}});
+    return internal::StageJson("Select", {{"sample_ids", ids_}, {"ordered", false}});
   }
 
  private:
@@ -225,6 +222,9 @@ class MatchTagsStage : public Stage {
   std::string Describe() const override {
     return StageRepr("MatchTags", {{"tags", tags_as_given_}, {"bool", true}, {"all", all_}});
   }
+  nlohmann::json ToJson() const override {
+    return internal::StageJson("MatchTags", {{"tags", tags_}, {"bool", true}, {"all", all_}});
+  }
 
  private:
   std::vector<std::string> tags_;  // sorted, unique
@@ -257,12 +257,16 @@ Value SampleValue(const Sample& s, const std::string& field, const std::optional
   return Value(std::move(list));
 }
 
-std::vector<Sample> ReadSamples(internal::Sqlite& db, const std::vector<int64_t>& keys) {
+// The samples of these keys, as the view's shape has them (fields
+// selected, labels filtered).
+std::vector<Sample> ReadSamples(internal::Sqlite& db, const std::vector<int64_t>& keys,
+                                const std::shared_ptr<const internal::SampleShape>& shape) {
   internal::SampleReader reader(db);
   std::vector<Sample> out;
   out.reserve(keys.size());
   for (int64_t k : keys)
     if (auto s = reader.Read(k)) out.push_back(std::move(*s));
+  if (shape) internal::ApplyShape(db, *shape, out);
   return out;
 }
 
@@ -347,7 +351,7 @@ std::vector<Sample> View::Page(size_t offset, size_t n) const {
   auto st = q.Prepare(db_->sqlite(), "SELECT v.k FROM ", ExistingRows(q) + " ORDER BY v.o LIMIT ? OFFSET ?",
                       {n > static_cast<size_t>(INT64_MAX) ? int64_t{-1} : static_cast<int64_t>(n), static_cast<int64_t>(offset)});
   while (st.Step()) keys.push_back(st.Int(0));
-  return ReadSamples(db_->sqlite(), keys);
+  return ReadSamples(db_->sqlite(), keys, q.shape);
 }
 
 std::vector<Sample> View::Samples() const { return Page(0, SIZE_MAX); }
@@ -364,7 +368,7 @@ Sample View::Last() const {
   auto st = q.Prepare(db_->sqlite(), "SELECT v.k FROM ", ExistingRows(q) + " ORDER BY v.o DESC LIMIT 1");
   std::vector<int64_t> keys;
   if (st.Step()) keys.push_back(st.Int(0));
-  auto samples = ReadSamples(db_->sqlite(), keys);
+  auto samples = ReadSamples(db_->sqlite(), keys, q.shape);
   if (samples.empty()) throw NotFound("the view of dataset '" + dataset_name_ + "' is empty; there is no last sample");
   return samples.front();
 }
@@ -376,7 +380,7 @@ SampleStream View::Stream(size_t batch) const {
     std::lock_guard lock(db_->sqlite().mutex());
     keys = KeysOf(internal::EvaluateKeys(db_->sqlite(), q));
   }
-  return SampleStream(db_, std::move(keys), std::max<size_t>(1, batch));
+  return SampleStream(db_, std::move(keys), std::max<size_t>(1, batch), q.shape);
 }
 
 std::vector<Value> View::Values(const std::string& field) const {
@@ -405,8 +409,9 @@ std::string View::Describe() const {
   return s;
 }
 
-SampleStream::SampleStream(std::shared_ptr<Database> db, std::vector<int64_t> keys, size_t batch)
-    : db_(std::move(db)), keys_(std::move(keys)), batch_(batch) {}
+SampleStream::SampleStream(std::shared_ptr<Database> db, std::vector<int64_t> keys, size_t batch,
+                           std::shared_ptr<const internal::SampleShape> shape)
+    : db_(std::move(db)), shape_(std::move(shape)), keys_(std::move(keys)), batch_(batch) {}
 
 std::optional<Sample> SampleStream::Next() {
   while (next_in_buffer_ == buffer_.size()) {
@@ -415,7 +420,7 @@ std::optional<Sample> SampleStream::Next() {
     std::vector<int64_t> batch(keys_.begin() + static_cast<std::ptrdiff_t>(next_key_), keys_.begin() + static_cast<std::ptrdiff_t>(end));
     next_key_ = end;
     std::lock_guard lock(db_->sqlite().mutex());
-    buffer_ = ReadSamples(db_->sqlite(), batch);
+    buffer_ = ReadSamples(db_->sqlite(), batch, shape_);
     next_in_buffer_ = 0;
   }
   return std::move(buffer_[next_in_buffer_++]);

@@ -62,6 +62,21 @@ std::vector<KeyRow> EvaluateKeys(Sqlite& db, const ViewQuery& q) {
   return rows;
 }
 
+std::shared_ptr<const RowExtras> PickExtras(const ViewQuery& q, const std::vector<KeyRow>& rows) {
+  if (!q.extras) return nullptr;
+  auto out = std::make_shared<RowExtras>();
+  out->reserve(rows.size());
+  for (const auto& r : rows) out->push_back((*q.extras)[static_cast<size_t>(r.order)]);
+  return out;
+}
+
+std::vector<int64_t> KeysOf(const std::vector<KeyRow>& rows) {
+  std::vector<int64_t> keys;
+  keys.reserve(rows.size());
+  for (const auto& r : rows) keys.push_back(r.key);
+  return keys;
+}
+
 std::string JsonArray(std::span<const int64_t> keys) {
   std::string s = "[";
   for (size_t i = 0; i < keys.size(); ++i) {

@@ -21,6 +21,7 @@
 namespace fo::internal {
 
 using SqlParam = std::variant<int64_t, std::string>;
+struct SampleShape;  // store/expression_sql.h
 
 // What a key-list stage attaches to its rows (sort_by_similarity's distance
 // and matched patches), indexed by the row's o.
@@ -37,6 +38,9 @@ struct ViewQuery {
   bool whole_dataset = true;        // no stage has changed the rows
   bool from_key_list = false;       // rows may name deleted samples: join samples to drop them
   std::shared_ptr<const RowExtras> extras;  // set when o indexes a key list with extras
+  // What the samples carry (select_fields, filter_labels...); null: all of
+  // it. Not part of the SQL: applied to the samples the view returns.
+  std::shared_ptr<const SampleShape> shape;
 
   // Prepares before + "(" + sql + ")" + after, with the parameters bound;
   // extra_params follow them.
@@ -63,6 +67,9 @@ struct KeyRow {
   int64_t order;
 };
 std::vector<KeyRow> EvaluateKeys(Sqlite& db, const ViewQuery& q);
+std::vector<int64_t> KeysOf(const std::vector<KeyRow>& rows);
+// The extras of `rows` (rows of q, in a new order), or null if q has none.
+std::shared_ptr<const RowExtras> PickExtras(const ViewQuery& q, const std::vector<KeyRow>& rows);
 
 std::string JsonArray(std::span<const int64_t> keys);
 std::string JsonArray(const std::vector<std::string>& strings);
