@@ -254,7 +254,7 @@ TEST_F(ViewExpressionTest, BadExpressionsSayWhatIsWrong) {
     }
   };
   expect_error([&] { ds->view().Match(F("nope") > 1).Count(); }, "no field 'nope'");
-  expect_error([&] { ds->view().Match(F("metadata.size_bytes") > 1).Count(); }, "metadata.width");
+  expect_error([&] { ds->view().Match(F("metadata.frame_rate") > 1).Count(); }, "metadata.width");
   expect_error([&] { ds->view().Match(F("gt.detections.label") == "cat").Count(); }, "not a list");
   expect_error([&] { ds->view().Match(F("count").Length() > 1).Count(); }, "applies to a list");
   expect_error([&] { ds->view().Match(F("tags")).Count(); }, ".length() > 0");

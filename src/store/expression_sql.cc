@@ -337,12 +337,23 @@ class Compiler {
 
   // Metadata attributes are columns of `samples`; more can be added here.
   static const std::map<std::string, std::string>& MetadataColumns() {
-    static const std::map<std::string, std::string> columns = {{"width", "s.width"}, {"height", "s.height"}};
+    static const std::map<std::string, std::string> columns = {{"width", "s.width"},
+                                                               {"height", "s.height"},
+                                                               {"size_bytes", "s.size_bytes"},
+                                                               {"mime_type", "s.mime_type"},
+                                                               {"num_channels", "s.num_channels"}};
     return columns;
   }
 
+  static std::string MetadataNames() {
+    std::string names;
+    for (const auto& [attr, column] : MetadataColumns()) names += (names.empty() ? "metadata." : ", metadata.") + attr;
+    return names;
+  }
+
   std::string FieldNames() const {
-    std::string names = "id, filepath, tags, metadata.width, metadata.height";
+    std::string names = "id, filepath, tags";
+    for (const auto& [attr, column] : MetadataColumns()) names += ", metadata." + attr;
     for (const auto& [name, type] : env_.field_types)
       if (name.find('.') == std::string::npos) names += ", " + name;
     return names;
@@ -356,7 +367,7 @@ class Compiler {
     if (path.rfind("metadata.", 0) == 0) {
       auto it = MetadataColumns().find(path.substr(9));
       if (it == MetadataColumns().end())
-        throw InvalidArgument("unknown metadata attribute '" + path + "'; available: metadata.width, metadata.height");
+        throw InvalidArgument("unknown metadata attribute '" + path + "'; available: " + MetadataNames());
       return Term::Value(it->second);
     }
     const std::string head = path.substr(0, path.find('.'));
