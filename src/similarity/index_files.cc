@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,25 +199,6 @@ void ColumnFile::Read(size_t first, size_t count, void* out) const {
   }
 }
 
-bool ColumnFile::Populate(const std::atomic<bool>& stop) const {
-  // Steps of 16 MiB: short enough that a stop request (an append, the
-  // handle closing) waits at most a few milliseconds.
-  constexpr size_t kStep = size_t{16} << 20;
-  const size_t end = kHeaderBytes + rows_ * width_;
-  volatile uint8_t sink = 0;
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  for (size_t at = 0; at < end; at += kStep) {
-    if (stop.load(std::memory_order_relaxed)) return false;
-    size_t len = std::min(kStep, end - at);
-#ifdef MADV_POPULATE_READ
-    if (::madvise(map_ + at, (len + page - 1) / page * page, MADV_POPULATE_READ) == 0) continue;
-#endif
-    // Kernels before 5.14: touch a byte of every page instead.
-    for (size_t p = at; p < at + len; p += page) sink = sink + map_[p];
-  }
-  return true;
-}
-
 void ColumnFile::Append(const void* data, size_t n, size_t committed) {
   off_t end = static_cast<off_t>(kHeaderBytes + committed * width_);
   // Rows past the committed count belong to a write that never committed.
@@ -337,46 +317,30 @@ std::unique_ptr<RunFiles> RunFiles::Open(const std::string& dir, size_t dim, siz
 }
 
 RunFiles::~RunFiles() {
-  StopPopulating();
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 void RunFiles::Scanned(bool in_place, double seconds) {
-  if (in_place) {
-    if (seconds < 0 || last_copy_seconds_ < 0) return;
-    if (seconds > 2 * last_copy_seconds_) {
-      copies_owed_ = copies_after_slow_scan_;
-      copies_after_slow_scan_ = std::min(2 * copies_after_slow_scan_, 1024);
-    } else {
-      copies_after_slow_scan_ = kCopiesAfterSlowScan;
-    }
+  ScanState& st = scans_;
+  if (!in_place) {
+    ++st.copied;
+    if (seconds >= 0) st.last_copy_seconds = seconds;
+    if (st.copies_owed > 0) --st.copies_owed;
     return;
   }
-  if (seconds >= 0) last_copy_seconds_ = seconds;
-  if (copies_owed_ > 0) --copies_owed_;
-  if (++copied_scans_ != 2 || populator_.joinable()) return;
-  stop_populating_ = false;
-  populator_ = std::thread([this] {
-    // Below the queries that run meanwhile (Linux: nice applies per thread).
-    ::setpriority(PRIO_PROCESS, 0, 10);
-    if (scanned_column().Populate(stop_populating_)) populated_.store(true, std::memory_order_release);
-  });
-}
-
-void RunFiles::StopPopulating() {
-  stop_populating_ = true;
-  if (populator_.joinable()) populator_.join();
+  // The first in-place scan pays for the faults: not comparable.
+  if (!std::exchange(st.faulted, true) || seconds < 0 || st.last_copy_seconds < 0) return;
+  if (seconds > 2 * st.last_copy_seconds) {
+    st.copies_owed = st.copies_after_slow_scan;
+    st.copies_after_slow_scan = std::min(2 * st.copies_after_slow_scan, 1024);
+  } else {
+    st.copies_after_slow_scan = kCopiesAfterSlowScan;
+  }
 }
 
 void RunFiles::Append(const RowBatch& b, size_t committed) {
   if (b.rows == 0) return;
-  // An append may remap the files, and its rows are not populated.
-  StopPopulating();
-  populated_ = false;
-  copied_scans_ = 0;
-  copies_owed_ = 0;
-  copies_after_slow_scan_ = kCopiesAfterSlowScan;
-  last_copy_seconds_ = -1;
+  scans_ = ScanState();  // the appended rows are cold
   dirty_ = true;
   vectors_.Append(b.vectors, b.rows, committed);
   norms_.Append(b.norms, b.rows, committed);

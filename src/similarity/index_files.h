@@ -22,13 +22,11 @@
 #define FO_SIMILARITY_INDEX_FILES_H_
 
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "similarity/quantized_knn.h"
@@ -93,9 +91,6 @@ class ColumnFile {
   // without touching the mapping. Throws kIOError (kCorruption if the file
   // got shorter).
   void Read(size_t first, size_t count, void* out) const;
-  // Faults the mapped rows into this process's page tables, a step at a
-  // time, until done (true) or `stop` is set (false).
-  bool Populate(const std::atomic<bool>& stop) const;
 
   static constexpr size_t kHeaderBytes = 4096;
 
@@ -148,24 +143,24 @@ class RunFiles {
   CodeMatrix codes() const;
 
   // --- Scanning a cold mapping ---
-  // A full scan reads the scanned column (the codes, or the float32 rows
-  // without codes) through pread until this process has faulted its mapping
-  // in (exact_knn.h's RowSource says why). From the second scan on, a
-  // background thread (low priority) populates the mapping; scans then read
-  // it in place. A process that queries once (the CLI) never pays for
-  // populating; one that keeps querying (Python, the App) soon scans in
-  // place. Appending stops the thread; the appended rows are cold again.
+  // A handle's first full scan reads the scanned column (the codes, or the
+  // float32 rows without codes) through pread rather than faulting its
+  // mapping in (exact_knn.h's RowSource says why): a process that queries
+  // once (the CLI) never pays for the faults. Later scans read the mapping in
+  // place; the first of them faults the pages in as it goes (one pass, no
+  // separate populating), and later ones find them mapped.
   //
   // In place is not always faster: on virtual machines with shadow paging,
   // a loaded host drops the page-table entries of a large mapping, and every
   // scan faults again (measured: 0.8-1.6 s per GB in place against 0.1 s per
   // GB through pread). So scans over every row are timed: an in-place scan
-  // slower than twice the last copying one sends the next
-  // kCopiesAfterSlowScan scans back to pread before in place is tried again,
-  // twice as many after each further slow try (up to 1024), back to
-  // kCopiesAfterSlowScan after a fast one.
+  // (after the faulting one) slower than twice the last copying one sends
+  // the next kCopiesAfterSlowScan scans back to pread before in place is
+  // tried again, twice as many after each further slow try (up to 1024),
+  // back to kCopiesAfterSlowScan after a fast one. Appended rows are cold
+  // again: appending starts over.
   static constexpr int kCopiesAfterSlowScan = 8;
-  bool ScanInPlace() const { return populated_.load(std::memory_order_acquire) && copies_owed_ == 0; }
+  bool ScanInPlace() const { return scans_.copied > 0 && scans_.copies_owed == 0; }
   // Reports a scan: whether it read in place, and for a scan of every row
   // (no view filter) its time in seconds (< 0: not comparable, not timed).
   void Scanned(bool in_place, double seconds);
@@ -178,10 +173,6 @@ class RunFiles {
   RunFiles() = default;
   // Every column, codes_ last (unopened for kFloat32).
   std::array<ColumnFile*, 6> all_files();
-  const ColumnFile& scanned_column() const {
-    return format_.storage == VectorStorage::kFloat32 ? vectors_ : codes_;
-  }
-  void StopPopulating();
 
   std::string dir_;
   size_t dim_ = 0;
@@ -190,12 +181,13 @@ class RunFiles {
   int lock_fd_ = -1;
   bool dirty_ = false;  // appended to since the last Sync
   ColumnFile vectors_, norms_, sample_keys_, item_keys_, oids_, codes_;
-  int copied_scans_ = 0;
-  int copies_owed_ = 0;         // copying scans to run before in place is tried again
-  int copies_after_slow_scan_ = kCopiesAfterSlowScan;
-  double last_copy_seconds_ = -1;  // of a full copying scan; < 0: none yet
-  std::atomic<bool> populated_{false}, stop_populating_{false};
-  std::thread populator_;
+  struct ScanState {
+    int copied = 0;                  // scans through pread
+    bool faulted = false;            // an in-place scan has faulted the mapping in
+    int copies_owed = 0;             // copying scans to run before in place is tried again
+    int copies_after_slow_scan = kCopiesAfterSlowScan;
+    double last_copy_seconds = -1;   // of a full copying scan; < 0: none yet
+  } scans_;
 };
 
 // Deletes `dir` and everything in it; errors are ignored (garbage collection

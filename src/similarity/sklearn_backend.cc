@@ -289,10 +289,10 @@ class SklearnBackend : public SimilarityBackend {
     std::vector<float> dist(queries.rows() * k);
     const uint8_t* mask = allowed.empty() ? nullptr : allowed.data();
     const size_t eligible = EligibleRows(allowed);
-    // A saved run's scans copy rows with pread until its mapping is
-    // populated, and when in place turns out slower (RunFiles::ScanInPlace);
-    // but a sparse view (a take(1000)) reads few rows, and in place touches
-    // only their pages where a copy would read whole blocks around them.
+    // A saved run's first scan copies rows with pread, as do scans after an
+    // in-place one turned out slower (RunFiles::ScanInPlace); but a sparse
+    // view (a take(1000)) reads few rows, and in place touches only their
+    // pages where a copy would read whole blocks around them.
     const bool copies = run_id_ != 0 && files_ && !files_->ScanInPlace() && eligible * kSparseView > c.rows;
     const auto start = std::chrono::steady_clock::now();
     if (SearchesCodes(k, eligible)) {
