@@ -10,6 +10,7 @@
 #include "fo/error.h"
 #include "fo/view.h"
 #include "store/expression_sql.h"
+#include "store/stage_repr.h"
 #include "store/stages.h"
 #include "store/view_query.h"
 
@@ -67,7 +68,6 @@ class MatchStage : public Stage {
   void Compile(const View& input, ViewQuery& q) const override {
     AddSampleCondition(q, internal::SampleConditionSql(EnvOf(input, q), filter_.ToJson()));
   }
-  std::string Describe() const override { return "match(" + filter_.ToJson().dump() + ")"; }
   json ToJson() const override { return StageJson("Match", {{"filter", filter_.ToJson()}}); }
 
  private:
@@ -80,7 +80,6 @@ class ExistsStage : public Stage {
   void Compile(const View& input, ViewQuery& q) const override {
     AddSampleCondition(q, internal::SampleConditionSql(EnvOf(input, q), F(field_).Exists(exists_).ToJson()));
   }
-  std::string Describe() const override { return "exists(" + field_ + (exists_ ? "" : ", false") + ")"; }
   json ToJson() const override { return StageJson("Exists", {{"field", field_}, {"bool", exists_}}); }
 
  private:
@@ -123,9 +122,6 @@ class SortByStage : public Stage {
     q.whole_dataset = false;
   }
 
-  std::string Describe() const override {
-    return "sort_by(" + (field_.empty() ? expr_.ToJson().dump() : field_) + (reverse_ ? ", reverse" : "") + ")";
-  }
   json ToJson() const override {
     return StageJson("SortBy", {{"field_or_expr", field_.empty() ? expr_.ToJson() : json(field_)}, {"reverse", reverse_}});
   }
@@ -169,7 +165,6 @@ class SelectFieldsStage : public Stage {
     q.shape = std::move(shape);
   }
 
-  std::string Describe() const override { return std::string(exclude_ ? "exclude_fields" : "select_fields") + "(" + json(fields_).dump() + ")"; }
   json ToJson() const override {
     return StageJson(exclude_ ? "ExcludeFields" : "SelectFields", {{"field_names", fields_}, {"_allow_missing", false}});
   }
@@ -193,7 +188,6 @@ class ShuffleStage : public Stage {
     for (size_t i = 0; i + 1 < rows.size(); ++i) std::swap(rows[i], rows[i + static_cast<size_t>(rng() % (rows.size() - i))]);
     internal::ReplaceByKeys(q, internal::KeysOf(rows), internal::PickExtras(q, rows), /*input_unchanged=*/true);
   }
-  std::string Describe() const override { return "shuffle(seed=" + std::to_string(seed_) + ")"; }
   json ToJson() const override { return StageJson("Shuffle", {{"seed", seed_}}); }
 
  private:
@@ -220,9 +214,6 @@ class FilterLabelsStage : public Stage {
     AddSampleCondition(q, "EXISTS (SELECT 1 FROM labels AS fl WHERE fl.sample_seq = s.seq AND " +
                               internal::VisibleLabelsSql(env, field_, "fl") + ")");
   }
-  std::string Describe() const override {
-    return "filter_labels(" + field_ + ", " + filter_.ToJson().dump() + (only_matches_ ? "" : ", only_matches=false") + ")";
-  }
   json ToJson() const override {
     return StageJson("FilterLabels", {{"field", field_}, {"filter", filter_.ToJson()}, {"only_matches", only_matches_}});
   }
@@ -242,7 +233,6 @@ class LimitLabelsStage : public Stage {
     shape->label_steps[field_].push_back({std::nullopt, limit_});
     q.shape = std::move(shape);
   }
-  std::string Describe() const override { return "limit_labels(" + field_ + ", " + std::to_string(limit_) + ")"; }
   json ToJson() const override { return StageJson("LimitLabels", {{"field", field_}, {"limit", limit_}}); }
 
  private:
@@ -273,9 +263,6 @@ class MatchLabelsStage : public Stage {
     }
     if (any.empty()) any = "0";
     AddSampleCondition(q, matches_ ? "(" + any + ")" : "(NOT (" + any + "))");
-  }
-  std::string Describe() const override {
-    return "match_labels(" + (filter_ ? filter_->ToJson().dump() : std::to_string(ids_.size()) + " ids") + (matches_ ? "" : ", bool=false") + ")";
   }
   json ToJson() const override {
     return StageJson("MatchLabels", {{"labels", nullptr},
@@ -329,6 +316,15 @@ View View::LimitLabels(const std::string& field, size_t limit) const {
 namespace internal {
 
 json Stage::ToJson() const { throw Unimplemented("stage " + Describe() + " has no serialised form"); }
+
+std::string Stage::Describe() const {
+  const json j = ToJson();
+  std::string name = j.at("_cls").get<std::string>();
+  name = name.substr(name.rfind('.') + 1);
+  std::vector<std::pair<std::string, json>> kwargs;
+  for (const json& pair : j.at("kwargs")) kwargs.emplace_back(pair[0].get<std::string>(), pair[1]);
+  return internal::StageRepr(name, kwargs);
+}
 
 json StageJson(const std::string& name, const std::vector<std::pair<std::string, json>>& kwargs) {
   json args = json::array();

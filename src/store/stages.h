@@ -22,7 +22,10 @@ struct Stage {
   // evaluate it or need its dataset); `query` is its compiled query, to be
   // transformed into this stage's output.
   virtual void Compile(const View& input, ViewQuery& query) const = 0;
-  virtual std::string Describe() const = 0;
+  // How FiftyOne prints the stage (store/stage_repr.h); by default from
+  // ToJson()'s class name and kwargs, so the two never disagree. A stage
+  // overrides at least one of the two (each default calls the other).
+  virtual std::string Describe() const;
   // FiftyOne's serialised form of the stage, {"_cls": "fiftyone.core.stages.X",
   // "kwargs": [[name, value]...]} (View::ToJson). Throws kUnimplemented for a
   // stage that has none.

@@ -10,7 +10,6 @@
 #include "store/expression_sql.h"
 #include "store/sample_store.h"
 #include "store/sqlite.h"
-#include "store/stage_repr.h"
 #include "store/stages.h"
 #include "store/view_keys.h"
 #include "store/view_query.h"
@@ -19,7 +18,6 @@ namespace fo {
 
 using internal::KeyRow;
 using internal::Stage;
-using internal::StageRepr;
 using internal::ViewQuery;
 
 namespace {
@@ -45,7 +43,6 @@ class TakeStage : public Stage {
     internal::ReplaceByKeys(q, KeysOf(*picked), PickExtras(q, *picked));
   }
 
-  std::string Describe() const override { return StageRepr("Take", {{"size", n_}, {"seed", seed_}}); }
   nlohmann::json ToJson() const override { return internal::StageJson("Take", {{"size", n_}, {"seed", seed_}}); }
 
  private:
@@ -130,9 +127,6 @@ class SliceStage : public Stage {
     }
     internal::AddSlice(q, limit_, skip_);
   }
-  std::string Describe() const override {
-    return limit_ ? StageRepr("Limit", {{"limit", *limit_}}) : StageRepr("Skip", {{"skip", skip_}});
-  }
   nlohmann::json ToJson() const override {
     return limit_ ? internal::StageJson("Limit", {{"limit", *limit_}}) : internal::StageJson("Skip", {{"skip", skip_}});
   }
@@ -164,10 +158,6 @@ class SelectStage : public Stage {
     internal::AddFilter(q, std::string(exclude_ ? "k NOT IN" : "k IN") +
                                " (SELECT seq FROM samples WHERE id IN (SELECT value FROM json_each(?)))",
                         {internal::JsonArray(ids_)});
-  }
-  std::string Describe() const override {
-    if (exclude_) return StageRepr("Exclude", {{"sample_ids", ids_}});
-    return StageRepr("Select", {{"sample_ids", ids_}, {"ordered", false}});
   }
   nlohmann::json ToJson() const override {
     if (exclude_) return internal::StageJson("Exclude", {{"sample_ids", ids_}});
@@ -219,11 +209,8 @@ class MatchTagsStage : public Stage {
     internal::AddFilter(q, "k IN (" + tagged + ")", std::move(params));
   }
 
-  std::string Describe() const override {
-    return StageRepr("MatchTags", {{"tags", tags_as_given_}, {"bool", true}, {"all", all_}});
-  }
   nlohmann::json ToJson() const override {
-    return internal::StageJson("MatchTags", {{"tags", tags_}, {"bool", true}, {"all", all_}});
+    return internal::StageJson("MatchTags", {{"tags", tags_as_given_}, {"bool", true}, {"all", all_}});
   }
 
  private:
